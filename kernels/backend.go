@@ -1,0 +1,196 @@
+package kernels
+
+// Tensor is an opaque, row-major float32 array owned by one Backend.
+// Host data reaches it only through Backend.Upload and Backend.Download.
+type Tensor interface {
+	// Shape returns the dimensions, outermost first. The caller must not modify it.
+	Shape() []int
+	// Len is the product of Shape.
+	Len() int
+}
+
+// Axis says which way a per-vector operand broadcasts over a [rows, cols] matrix.
+type Axis int
+
+const (
+	// PerCol: the vector has one value per column ([cols]); it is applied to every row.
+	PerCol Axis = iota
+	// PerRow: the vector has one value per row ([rows]); it is applied to every column.
+	PerRow
+)
+
+func (a Axis) String() string {
+	switch a {
+	case PerCol:
+		return "PerCol"
+	case PerRow:
+		return "PerRow"
+	}
+	return "Axis(?)"
+}
+
+// Info describes a backend and the device it runs on.
+type Info struct {
+	Name     string // "cpu" or "gpu"
+	Device   string // e.g. "AMD EPYC (2 threads)" or the GL renderer
+	Vendor   string // GL vendor; empty on the CPU
+	Version  string // GL version string; Go version on the CPU
+	Threads  int    // worker goroutines (CPU); 0 on the GPU
+	MaxBytes int64  // largest single tensor, in bytes (GL max storage block size)
+	// GPU compute limits; zero on the CPU.
+	MaxWorkGroupCount       [3]int
+	MaxWorkGroupSize        [3]int
+	MaxWorkGroupInvocations int
+	MaxSharedBytes          int
+	Extra                   map[string]string // anything else worth printing
+}
+
+// Conv2D holds the geometry of a 2D convolution or pooling window.
+// Output size: Ho = (H + 2·PadH − KH)/StrideH + 1, likewise Wo.
+type Conv2D struct {
+	StrideH, StrideW int
+	PadH, PadW       int
+}
+
+// OutSize returns the output height and width of a window kh×kw over an h×w input.
+func (c Conv2D) OutSize(h, w, kh, kw int) (int, int) {
+	return (h+2*c.PadH-kh)/c.StrideH + 1, (w+2*c.PadW-kw)/c.StrideW + 1
+}
+
+// Pools is a device copy of a PoolLayout, made by Backend.NewPools.
+type Pools interface {
+	Layout() *PoolLayout
+}
+
+// Backend is the set of operations every device implements. Rules (see doc.go):
+//   - Shapes are checked; a mismatch panics with a "kernels: <Op>:" message naming both shapes.
+//   - dst may alias an input in elementwise ops, shrinkage, and ProjectNormBall (in place);
+//     never in Gemm, convolutions, pooling or NormalizeRows.
+//   - Ops may run asynchronously; Download and Sync wait. A failure of the device that happens
+//     inside an op (lost context, shader compile error) is kept and returned by the next Sync
+//     or Download; later ops are then skipped.
+type Backend interface {
+	// ---- memory ----
+
+	// Info describes the backend and its device.
+	Info() Info
+	// New allocates a zero-filled tensor. It returns an error if the device cannot hold it.
+	New(shape ...int) (Tensor, error)
+	// Reshape returns a view of t with another shape of the same length. The view shares storage
+	// with t; free only t.
+	Reshape(t Tensor, shape ...int) Tensor
+	// Upload copies src into dst; len(src) must equal dst.Len().
+	Upload(dst Tensor, src []float32)
+	// Download copies src into dst; len(dst) must equal src.Len(). It waits for pending work.
+	Download(dst []float32, src Tensor) error
+	// Copy: dst[i] = src[i]; lengths must match (shapes may differ).
+	Copy(dst, src Tensor)
+	// Free releases t. Using t afterwards panics.
+	Free(t Tensor)
+	// Sync waits for all submitted work and returns the first device error, if any.
+	Sync() error
+	// Close releases the device. The backend must not be used afterwards.
+	Close() error
+
+	// ---- dense ----
+
+	// Gemm: C = α·op(A)·op(B) + β·C with op(X) = X or Xᵀ.
+	// op(A) is [M,K], op(B) is [K,N], C is [M,N]. With β = 0, C's old contents are ignored
+	// (NaN in C does not propagate).
+	Gemm(transA, transB bool, alpha float32, a, b Tensor, beta float32, c Tensor)
+
+	// ---- elementwise (all tensors of equal length unless stated) ----
+
+	// Fill: dst[i] = v.
+	Fill(dst Tensor, v float32)
+	// Axpby: y[i] = α·x[i] + β·y[i]. With β = 0, y's old contents are ignored.
+	Axpby(alpha float32, x Tensor, beta float32, y Tensor)
+	// Hadamard: dst[i] = x[i]·y[i].
+	Hadamard(dst, x, y Tensor)
+	// BroadcastAdd: x and dst are [rows, cols];
+	// PerCol: dst[r,c] = x[r,c] + α·v[c] (v [cols]); PerRow: dst[r,c] = x[r,c] + α·v[r] (v [rows]).
+	BroadcastAdd(dst, x Tensor, alpha float32, v Tensor, axis Axis)
+	// BroadcastMul: PerCol: dst[r,c] = x[r,c]·v[c]; PerRow: dst[r,c] = x[r,c]·v[r].
+	BroadcastMul(dst, x, v Tensor, axis Axis)
+
+	// ---- shrinkage: x and dst are [rows, m], θ is [m] (one threshold per unit) ----
+
+	// SoftShrink: dst[r,i] = sign(x[r,i])·max(|x[r,i]| − θ[i], 0).
+	SoftShrink(dst, x, theta Tensor)
+	// PosShrink (one-sided, a ReLU with threshold): dst[r,i] = max(x[r,i] − θ[i], 0).
+	PosShrink(dst, x, theta Tensor)
+	// SoftShrinkBackward: given dy = ∂L/∂dst of SoftShrink at pre-activation x,
+	// dx[r,i] = dy[r,i]·[|x[r,i]| > θ[i]], and if dtheta is not nil (shape [m]),
+	// dtheta[i] = −Σ_r dy[r,i]·sign(x[r,i])·[|x[r,i]| > θ[i]].
+	SoftShrinkBackward(dx, dtheta, dy, x, theta Tensor)
+	// PosShrinkBackward: dx[r,i] = dy[r,i]·[x[r,i] > θ[i]];
+	// if dtheta is not nil, dtheta[i] = −Σ_r dy[r,i]·[x[r,i] > θ[i]].
+	PosShrinkBackward(dx, dtheta, dy, x, theta Tensor)
+
+	// ---- groups: z is [B, m]; a pool layout has P pools over m units ----
+
+	// NewPools copies a layout to the device. The layout must not change afterwards.
+	NewPools(layout *PoolLayout) (Pools, error)
+	// FreePools releases a device pool layout.
+	FreePools(p Pools)
+	// PoolNorms: dst[b,j] = √(ε + Σ_{k} w_jk·z[b, i_jk]²) over the members i_jk of pool j with
+	// weights w_jk. dst is [B, P].
+	PoolNorms(dst, z Tensor, pools Pools, eps float32)
+	// PoolNormsBackward: the gradient through PoolNorms. With dy = ∂L/∂norms [B,P] and the
+	// norms computed by PoolNorms [B,P]:
+	// dz[b,i] = Σ_{(j,k): i_jk = i} dy[b,j]·w_jk·z[b,i]/norms[b,j].
+	// With dy filled with λ, dz is the gradient of λ·Σ_j √(ε + Σ w z²).
+	PoolNormsBackward(dz, dy, z, norms Tensor, pools Pools)
+	// BlockSoftThreshold, the proximal operator of τ·Σ_j ‖z_{P_j}‖₂ for disjoint pools (weights
+	// ignored): dst[b,P_j] = max(0, 1 − τ/‖x[b,P_j]‖₂)·x[b,P_j]; units in no pool are copied.
+	// Panics if the pools overlap.
+	BlockSoftThreshold(dst, x Tensor, pools Pools, tau float32)
+
+	// ---- convolution (NCHW) ----
+
+	// Conv2DForward: y[n,k,i,j] = Σ_{c,p,q} w[k,c,p,q]·x[n,c, i·sh+p−ph, j·sw+q−pw] (zero outside).
+	// x [N,C,H,W], w [K,C,KH,KW], y [N,K,Ho,Wo]. A cross-correlation, as in Torch and PyTorch.
+	Conv2DForward(y, x, w Tensor, g Conv2D)
+	// Conv2DBackwardData: dx = the adjoint of Conv2DForward in x, applied to dy (overwrites dx).
+	Conv2DBackwardData(dx, dy, w Tensor, g Conv2D)
+	// Conv2DBackwardFilter: dw[k,c,p,q] = Σ_{n,i,j} dy[n,k,i,j]·x[n,c, i·sh+p−ph, j·sw+q−pw]
+	// (overwrites dw).
+	Conv2DBackwardFilter(dw, x, dy Tensor, g Conv2D)
+	// LocalForward, locally connected (untied weights, one filter per output position):
+	// y[n,k,i,j] = Σ_{c,p,q} w[i,j,k,c,p,q]·x[n,c, i·sh+p−ph, j·sw+q−pw].
+	// x [N,C,H,W], w [Ho,Wo,K,C,KH,KW], y [N,K,Ho,Wo].
+	LocalForward(y, x, w Tensor, g Conv2D)
+	// LocalBackwardData: the adjoint of LocalForward in x (overwrites dx).
+	LocalBackwardData(dx, dy, w Tensor, g Conv2D)
+	// LocalBackwardFilter: dw[i,j,k,c,p,q] = Σ_n dy[n,k,i,j]·x[n,c, i·sh+p−ph, j·sw+q−pw].
+	LocalBackwardFilter(dw, x, dy Tensor, g Conv2D)
+	// L2Pool2D, spatial L2 pooling per channel:
+	// y[n,c,i,j] = √(ε + Σ_{p,q} k[p,q]·x[n,c, i·sh+p−ph, j·sw+q−pw]²), window k [KH,KW].
+	// x [N,C,H,W], y [N,C,Ho,Wo].
+	L2Pool2D(y, x, k Tensor, g Conv2D, eps float32)
+	// L2Pool2DBackward: dx[n,c,h,w] = Σ over windows (i,j,p,q) that read (h,w) of
+	// dy[n,c,i,j]·k[p,q]·x[n,c,h,w]/y[n,c,i,j] (overwrites dx).
+	L2Pool2DBackward(dx, dy, x, y, k Tensor, g Conv2D)
+
+	// ---- reductions and constraints: x is [rows, cols] ----
+
+	// Norms: PerRow: dst[r] = ‖x[r,:]‖₂ (dst [rows]); PerCol: dst[c] = ‖x[:,c]‖₂ (dst [cols]).
+	Norms(dst, x Tensor, axis Axis)
+	// ProjectNormBall scales, in place, every row (PerRow) or column (PerCol) of x whose L2 norm
+	// exceeds radius down to norm radius; the others are unchanged.
+	ProjectNormBall(x Tensor, radius float32, axis Axis)
+	// NormalizeRows: norms[r] = √(ε + ‖x[r,:]‖²), dst[r,c] = x[r,c]/norms[r].
+	NormalizeRows(dst, norms, x Tensor, eps float32)
+	// NormalizeRowsBackward: with y = dst and norms from NormalizeRows and dy = ∂L/∂y,
+	// dx[r,c] = (dy[r,c] − y[r,c]·Σ_c' y[r,c']·dy[r,c'])/norms[r].
+	NormalizeRowsBackward(dx, dy, y, norms Tensor)
+
+	// ---- classification: logits [B,k], labels [B] holding class indices as floats ----
+
+	// SoftmaxXent: p = softmax(logits[b,:]); loss[b] = −log p[labels[b]];
+	// grad[b,c] = p[c] − [c = labels[b]] (per sample, not divided by B). loss may be nil.
+	// A label outside [0,k) sets loss[b] = NaN and grad[b,:] = NaN.
+	SoftmaxXent(loss, grad, logits, labels Tensor)
+	// Argmax: dst[b] = the first index of the largest logits[b,:] (dst [B]).
+	Argmax(dst, logits Tensor)
+}
