@@ -1,0 +1,40 @@
+# drsae — see README.md.
+GO       ?= go
+TIMEOUT  ?= 30m
+# Every package but the GLFW one, which needs an X server and runs under xvfb-run below.
+PKGS      = $$($(GO) list ./... | grep -v '/gpu/glfw$$')
+
+.PHONY: all deps build run test check bench reproduce clean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+build: deps
+	$(GO) build -o drsae ./cmd/drsae
+
+# The main job: train the DrSAE on MNIST with the default settings and report its test error.
+run: build
+	./drsae info
+	./drsae train drsae --out runs/drsae.safetensors
+	./drsae eval --model runs/drsae.safetensors
+
+# Static checks, the whole test suite (CPU and GPU backends, the GPU through EGL on whatever
+# OpenGL driver is present — Mesa llvmpipe on a machine without a GPU), and the GLFW context
+# under a virtual X server.
+test: deps check
+	$(GO) test -timeout $(TIMEOUT) $(PKGS)
+	xvfb-run -a $(GO) test -timeout $(TIMEOUT) ./gpu/glfw/
+
+check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	CGO_ENABLED=0 $(GO) build ./...
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime 2x -timeout 60m ./bench
+
+clean:
+	rm -f drsae
