@@ -99,22 +99,30 @@ func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "\nenvironment: DRSAE_BACKEND=auto|cpu|gpu, DRSAE_GL=egl|glfw, DRSAE_MNIST=folder with the MNIST files")
 }
 
-// newFlags returns a flag set that reports errors instead of exiting, with a usage text naming
-// the command.
+// newFlags returns a flag set that reports errors instead of exiting; parseFlags prints the
+// usage text on -h and one line (no usage dump) on a bad flag.
 func newFlags(name, args, summary string) *flag.FlagSet {
 	fs := flag.NewFlagSet("drsae "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {} // the flag package calls it on every error too; parseFlags prints it on -h
+	usages[fs] = func() {
 		fmt.Fprintf(stderr, "usage: drsae %s %s\n\n%s\n\nflags:\n", name, args, summary)
+		fs.SetOutput(stderr)
 		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
 	}
 	return fs
 }
+
+var usages = map[*flag.FlagSet]func(){}
 
 // parseFlags parses args; a bad flag or a stray argument is a usage error.
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			if u := usages[fs]; u != nil {
+				u()
+			}
 			return err
 		}
 		return usageError{err.Error()}
