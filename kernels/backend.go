@@ -64,8 +64,9 @@ type Pools interface {
 
 // Backend is the set of operations every device implements. Rules (see doc.go):
 //   - Shapes are checked; a mismatch panics with a "kernels: <Op>:" message naming both shapes.
-//   - dst may alias an input in elementwise ops, shrinkage, and ProjectNormBall (in place);
-//     never in Gemm, convolutions, pooling or NormalizeRows.
+//   - dst may alias an input in elementwise ops, the forward shrinkage ops, and ProjectNormBall
+//     (in place); never in Gemm, the shrink backward ops, convolutions, pooling, the group ops or
+//     NormalizeRows.
 //   - Ops may run asynchronously; Download and Sync wait. A failure of the device that happens
 //     inside an op (lost context, shader compile error) is kept and returned by the next Sync
 //     or Download; later ops are then skipped.
@@ -162,10 +163,11 @@ type Backend interface {
 	LocalForward(y, x, w Tensor, g Conv2D)
 	// LocalBackwardData: the adjoint of LocalForward in x (overwrites dx).
 	LocalBackwardData(dx, dy, w Tensor, g Conv2D)
-	// LocalBackwardFilter: dw[i,j,k,c,p,q] = Σ_n dy[n,k,i,j]·x[n,c, i·sh+p−ph, j·sw+q−pw].
+	// LocalBackwardFilter: dw[i,j,k,c,p,q] = Σ_n dy[n,k,i,j]·x[n,c, i·sh+p−ph, j·sw+q−pw]
+	// (overwrites dw).
 	LocalBackwardFilter(dw, x, dy Tensor, g Conv2D)
 	// L2Pool2D, spatial L2 pooling per channel:
-	// y[n,c,i,j] = √(ε + Σ_{p,q} k[p,q]·x[n,c, i·sh+p−ph, j·sw+q−pw]²), window k [KH,KW].
+	// y[n,c,i,j] = √(ε + Σ_{p,q} k[p,q]·x[n,c, i·sh+p−ph, j·sw+q−pw]²) (zero outside), window k [KH,KW].
 	// x [N,C,H,W], y [N,C,Ho,Wo].
 	L2Pool2D(y, x, k Tensor, g Conv2D, eps float32)
 	// L2Pool2DBackward: dx[n,c,h,w] = Σ over windows (i,j,p,q) that read (h,w) of
@@ -187,7 +189,7 @@ type Backend interface {
 
 	// ---- classification: logits [B,k], labels [B] holding class indices as floats ----
 
-	// SoftmaxXent: p = softmax(logits[b,:]); loss[b] = −log p[labels[b]];
+	// SoftmaxXent: grad has the shape of logits, loss [B]. p = softmax(logits[b,:]); loss[b] = −log p[labels[b]];
 	// grad[b,c] = p[c] − [c = labels[b]] (per sample, not divided by B). loss may be nil.
 	// A label outside [0,k) sets loss[b] = NaN and grad[b,:] = NaN.
 	SoftmaxXent(loss, grad, logits, labels Tensor)

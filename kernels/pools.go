@@ -121,7 +121,8 @@ func DisjointPools(units, g int) (*PoolLayout, error) {
 // k×k whose top-left corner steps by stride over the map (wrapping at the edges), so there are
 // ⌈h/stride⌉·⌈w/stride⌉ pools. With sigma > 0 the weights are the Gaussian
 // exp(−(dy²+dx²)/(2σ²)) of the offset from the window's centre, normalized to sum 1 per pool
-// (as in Kavukcuoglu et al. 2009); with sigma = 0 every weight is 1.
+// (as in Kavukcuoglu et al. 2009); with sigma = 0 every weight is 1. When stride does not divide
+// the map, the last windows wrap onto the first rows and columns, so those units are in more pools.
 func TorusPools(h, w, k, stride int, sigma float64) (*PoolLayout, error) {
 	if h <= 0 || w <= 0 || k <= 0 || k > h || k > w || stride <= 0 {
 		return nil, fmt.Errorf("kernels: torus pools: map %d×%d, window %d, stride %d: want window ≤ map and positive sizes", h, w, k, stride)

@@ -1,0 +1,41 @@
+#version 430
+// The threshold gradient of the shrink backward ops, summed over rows:
+// SoftShrinkBackward: dtheta[i] = −Σ_r dy[r,i]·sign(x[r,i])·[|x[r,i]| > θ[i]];
+// with ONE_SIDED (PosShrinkBackward): dtheta[i] = −Σ_r dy[r,i]·[x[r,i] > θ[i]].
+// One work group per block of COL_BLOCK columns.
+layout(local_size_x = LOCAL_SIZE) in;
+
+layout(std430, binding = 0) writeonly buffer DTheta { float dtheta[]; };
+layout(std430, binding = 1) readonly buffer DY { float dy[]; };
+layout(std430, binding = 2) readonly buffer X { float x[]; };
+layout(std430, binding = 3) readonly buffer Theta { float theta[]; };
+
+layout(location = 0) uniform uint rows;
+layout(location = 1) uniform uint m;
+
+void main() {
+	uint lane = gl_LocalInvocationIndex / COL_BLOCK;
+	FOR_EACH_GROUP(g, (m + COL_BLOCK - 1u) / COL_BLOCK) {
+		uint col = g * COL_BLOCK + gl_LocalInvocationIndex % COL_BLOCK;
+		float s = 0.0;
+		if (col < m) {
+			float t = theta[col];
+			for (uint r = lane; r < rows; r += COL_LANES) {
+				float v = x[r * m + col];
+#ifdef ONE_SIDED
+				if (v > t) {
+					s += dy[r * m + col];
+				}
+#else
+				if (abs(v) > t) {
+					s += dy[r * m + col] * sign(v);
+				}
+#endif
+			}
+		}
+		s = columnSum(s);
+		if (lane == 0u && col < m) {
+			dtheta[col] = -s;
+		}
+	}
+}

@@ -1,0 +1,154 @@
+package kerneltest
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/drsae/drsae/kernels"
+)
+
+var reduceShapes = []struct {
+	shape []int
+	big   bool
+}{
+	{[]int{1}, false},
+	{[]int{7}, false},
+	{[]int{1, 7}, false},
+	{[]int{7, 1}, false},
+	{[]int{33, 7}, false},
+	{[]int{257, 33}, false},
+	{[]int{2, 3, 5}, false},
+	{[]int{1000, 300}, true},
+}
+
+// testReduce: Norms, ProjectNormBall, NormalizeRows and NormalizeRowsBackward (value and finite
+// differences), for both axes where an op has one.
+func testReduce(s *suite) {
+	for _, sh := range reduceShapes {
+		shape, n := sh.shape, volume(sh.shape)
+		rows, cols := rowsCols(shape)
+		for _, axis := range []kernels.Axis{kernels.PerRow, kernels.PerCol} {
+			vn, terms := rows, cols
+			if axis == kernels.PerCol {
+				vn, terms = cols, rows
+			}
+			s.run(fmt.Sprintf("Norms/%v/%v", shape, axis), sh.big, func(c *tc) {
+				x := c.normal(n, 1)
+				if rows > 1 {
+					clear(x[:cols]) // a zero row
+				}
+				xt := c.in("x", x, shape...)
+				dst := c.out("norms", nil, vn)
+				c.b.Norms(dst, xt, axis)
+				c.settle("Norms")
+				c.expect("Norms", "norms", dst, refNorms(rows, cols, f64(x), axis), nil, tol{0, sumTol(terms)})
+			})
+			s.run(fmt.Sprintf("ProjectNormBall/%v/%v", shape, axis), sh.big, func(c *tc) {
+				const radius = 1.5
+				x := c.ballInputs(rows, cols, axis, radius)
+				xt := c.out("x", x, shape...)
+				c.b.ProjectNormBall(xt, radius, axis)
+				c.settle("ProjectNormBall")
+				want := refProjectNormBall(rows, cols, f64(x), radius, axis)
+				// Vectors inside the ball are unchanged bit for bit (scale 0); the others are scaled.
+				scale := abs64(want)
+				for i := range want {
+					if want[i] == float64(x[i]) {
+						scale[i] = 0
+					}
+				}
+				c.expect("ProjectNormBall", "x", xt, want, scale, tol{0, sumTol(terms)})
+			})
+		}
+		for _, eps := range []float32{1e-6, 0} {
+			s.run(fmt.Sprintf("NormalizeRows/%v/eps=%g", shape, eps), sh.big, func(c *tc) {
+				x := c.normal(n, 1)
+				if eps > 0 && rows > 1 {
+					clear(x[:cols]) // a zero row: y = 0, norm √ε
+				}
+				xt := c.in("x", x, shape...)
+				dst, norms := c.out("dst", nil, shape...), c.out("norms", nil, rows)
+				c.b.NormalizeRows(dst, norms, xt, eps)
+				c.settle("NormalizeRows")
+				wy, wn := refNormalizeRows(rows, cols, f64(x), float64(eps))
+				c.expect("NormalizeRows", "norms", norms, wn, nil, tol{0, sumTol(cols)})
+				c.expect("NormalizeRows", "dst", dst, wy, nil, tol{0, sumTol(cols)})
+			})
+		}
+		s.run(fmt.Sprintf("NormalizeRowsBackward/%v", shape), sh.big, func(c *tc) {
+			x, dy := c.normal(n, 1), c.normal(n, 1)
+			y64, n64 := refNormalizeRows(rows, cols, f64(x), 1e-6)
+			y, norms := f32(y64), f32(n64)
+			dyt, yt, nt := c.in("dy", dy, shape...), c.in("y", y, shape...), c.in("norms", norms, rows)
+			dx := c.out("dx", nil, shape...)
+			c.b.NormalizeRowsBackward(dx, dyt, yt, nt)
+			c.settle("NormalizeRowsBackward")
+			c.expect("NormalizeRowsBackward", "dx", dx, refNormalizeRowsBackward(rows, cols, f64(dy), f64(y), f64(norms)),
+				normalizeBackScale(rows, cols, f64(dy), f64(y), f64(norms)), tol{0, sumTol(cols)})
+		})
+		if sh.big {
+			continue
+		}
+		s.run(fmt.Sprintf("NormalizeRowsBackward/%v/FiniteDifferences", shape), false, func(c *tc) {
+			const eps = 0.1
+			x := c.normal(n, 1)
+			fwd := func(s *tc, xv []float64) (y, norms kernels.Tensor) {
+				xt := s.in("x", f32(xv), shape...)
+				y, norms = s.out("dst", nil, shape...), s.out("norms", nil, rows)
+				s.b.NormalizeRows(y, norms, xt, eps)
+				s.settle("NormalizeRows")
+				return y, norms
+			}
+			c.gradCheck("NormalizeRowsBackward", "x", gradProblem{
+				x: f64(x),
+				fwd: func(xv []float64) []float64 {
+					return c.eval(func(s *tc) []float64 { y, _ := fwd(s, xv); return f64(s.get(y)) })
+				},
+				back: func(xv, r []float64) []float64 {
+					return c.eval(func(s *tc) []float64 {
+						y, norms := fwd(s, xv)
+						rt := s.in("dy", f32(r), shape...)
+						dx := s.out("dx", nil, shape...)
+						s.b.NormalizeRowsBackward(dx, rt, y, norms)
+						s.settle("NormalizeRowsBackward")
+						return f64(s.get(dx))
+					})
+				},
+				h: 0.01, rtol: 3e-3,
+			})
+		})
+	}
+}
+
+// ballInputs draws x whose rows (PerRow) or columns (PerCol) have norms 0, 0.5·radius,
+// 2·radius and 10·radius in turn, well away from the radius itself.
+func (c *tc) ballInputs(rows, cols int, axis kernels.Axis, radius float64) []float32 {
+	x := f64(c.normal(rows*cols, 1))
+	norms := refNorms(rows, cols, x, axis)
+	targets := []float64{0, 0.5 * radius, 2 * radius, 10 * radius}
+	for r := 0; r < rows; r++ {
+		for cc := 0; cc < cols; cc++ {
+			v := r
+			if axis == kernels.PerCol {
+				v = cc
+			}
+			x[r*cols+cc] *= targets[v%len(targets)] / norms[v]
+		}
+	}
+	return f32(x)
+}
+
+// normalizeBackScale is (|dy| + |y|·Σ|y·dy|)/norms, the size of the terms of NormalizeRowsBackward.
+func normalizeBackScale(rows, cols int, dy, y, norms []float64) []float64 {
+	out := make([]float64, rows*cols)
+	for r := 0; r < rows; r++ {
+		s := 0.0
+		for c := 0; c < cols; c++ {
+			s += math.Abs(y[r*cols+c] * dy[r*cols+c])
+		}
+		for c := 0; c < cols; c++ {
+			out[r*cols+c] = (math.Abs(dy[r*cols+c]) + math.Abs(y[r*cols+c])*s) / norms[r]
+		}
+	}
+	return out
+}
