@@ -15,8 +15,9 @@
 //     are returned as errors: by New and NewPools directly, and for failures inside an op by the
 //     next Sync or Download. After such an error, later ops are skipped.
 //   - Ops may run asynchronously. Download waits for pending work; Sync waits and reports.
-//   - Elementwise ops, shrinkage and the norm-ball projection accept dst aliasing an input.
-//     Gemm, convolutions, pooling and NormalizeRows do not.
+//   - Elementwise ops, the forward shrinkage ops and the norm-ball projection accept dst
+//     aliasing an input. Gemm, the shrink backward ops, convolutions, pooling, the group ops and
+//     NormalizeRows do not.
 //   - Integer data (class labels, argmax results) travel as float32 values, exact below 2²⁴.
 //   - Pool layouts (PoolLayout) are host values describing fixed groups of units; NewPools copies
 //     one to the device once.
