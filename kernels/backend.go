@@ -68,19 +68,20 @@ type Pools interface {
 //     (in place); never in Gemm, the shrink backward ops, convolutions, pooling, the group ops or
 //     NormalizeRows.
 //   - Ops may run asynchronously; Download and Sync wait. A failure of the device that happens
-//     inside an op (lost context, shader compile error) is kept and returned by the next Sync
+//     inside an op (lost context, shader compile error) is kept and returned by every later Sync
 //     or Download; later ops are then skipped.
 type Backend interface {
 	// ---- memory ----
 
 	// Info describes the backend and its device.
 	Info() Info
-	// New allocates a zero-filled tensor. It returns an error if the device cannot hold it.
+	// New allocates a zero-filled tensor. It returns an error if the tensor exceeds the device's
+	// size limit (Info().MaxBytes); running out of device memory may surface only at the next Sync.
 	New(shape ...int) (Tensor, error)
 	// Reshape returns a view of t with another shape of the same length. The view shares storage
-	// with t; free only t.
+	// with t; free only t (freeing a view panics).
 	Reshape(t Tensor, shape ...int) Tensor
-	// Upload copies src into dst; len(src) must equal dst.Len().
+	// Upload copies src into dst; len(src) must equal dst.Len(). src is not kept after it returns.
 	Upload(dst Tensor, src []float32)
 	// Download copies src into dst; len(dst) must equal src.Len(). It waits for pending work.
 	Download(dst []float32, src Tensor) error
@@ -187,7 +188,7 @@ type Backend interface {
 	// dx[r,c] = (dy[r,c] − y[r,c]·Σ_c' y[r,c']·dy[r,c'])/norms[r].
 	NormalizeRowsBackward(dx, dy, y, norms Tensor)
 
-	// ---- classification: logits [B,k], labels [B] holding class indices as floats ----
+	// ---- classification: logits [B,k], labels [B] holding class indices as whole floats ----
 
 	// SoftmaxXent: grad has the shape of logits, loss [B]. p = softmax(logits[b,:]); loss[b] = −log p[labels[b]];
 	// grad[b,c] = p[c] − [c = labels[b]] (per sample, not divided by B). loss may be nil.
