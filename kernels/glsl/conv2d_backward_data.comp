@@ -6,12 +6,15 @@
 // dy [N,K,Ho,Wo], w [K,C,KH,KW], dx [N,C,H,W]; every dx element is written (also those no
 // window reads: 0).
 //
-// TILED (TW, TH, CB): one work group per (n, block of CB input channels, TH×TW tile of dx),
-// one invocation per dx pixel holding CB sums. For each output channel k the group stages the
-// rows and columns of dy that the tile's taps reach, DH×DW floats, and w[k, block, :, :] in
-// shared memory. The Go side checks that they fit XS and WS floats.
-//
-// Otherwise: one invocation per dx element, reading dy and w directly.
+// TILED (TW, TH, PY, CB, XS, WS): one work group per (n, block of CB input channels, tile of TW
+// columns and TH·PY rows of dx). Invocation (lv, lh) computes the PY pixels (lh + u·TH, lv),
+// u < PY, for the CB channels: PY·CB sums in registers. The sum over k runs four channels at a
+// time as vec4 dot products: for each four output channels the group stages in shared memory
+// the rows and columns of dy that the taps of the tile reach (at most XS/4 vec4) and the filters
+// w[k…k+3, block, :, :] (at most WS/4 vec4); the Go side checks the sizes. Each tap then costs
+// CB + PY vec4 reads for 4·CB·PY multiply-adds, also when C is 1. The PY pixels of an invocation
+// are TH rows apart, so that they share their taps, which needs TH to be a multiple of sh: the
+// Go side takes PY = 1 otherwise.
 #ifdef TILED
 layout(local_size_x = TW, local_size_y = TH) in;
 #else
@@ -37,15 +40,16 @@ layout(location = 11) uniform int ph;
 layout(location = 12) uniform int pw;
 
 #ifdef TILED
-shared float ys[XS];
-shared float ws[WS];
+shared vec4 ys[XS / 4]; // ys[e] = dy[n, k…k+3, i0 + e/DW, j0 + e%DW]
+shared vec4 ws[WS / 4]; // ws[cc·taps + tap] = w[k…k+3, c0+cc, tap]
 
 void main() {
-	int tilesW = (W + TW - 1) / TW, tilesH = (H + TH - 1) / TH, cBlocks = (C + CB - 1) / CB;
-	// Rows of dy the taps of a tile of TH rows can reach: from ⌊(h0+ph−KH+1)/sh⌋ to
-	// ⌊(h0+TH−1+ph)/sh⌋, at most DH of them (likewise columns).
-	int DH = (TH + KH - 2) / sh + 2, DW = (TW + KW - 2) / sw + 2;
-	int taps = KH * KW;
+	const int TILE_H = TH * PY;
+	int tilesW = (W + TW - 1) / TW, tilesH = (H + TILE_H - 1) / TILE_H, cBlocks = (C + CB - 1) / CB;
+	// Rows of dy the taps of a tile of TILE_H rows reach: from ⌊(h0+ph−KH+1)/sh⌋ to
+	// ⌊(h0+TILE_H−1+ph)/sh⌋, at most ⌈(TILE_H+KH−2)/sh⌉ + 1 of them (likewise columns).
+	int DH = (TILE_H + KH - 2 + sh - 1) / sh + 1, DW = (TW + KW - 2 + sw - 1) / sw + 1;
+	int taps = KH * KW, plane = Ho * Wo;
 	int lv = int(gl_LocalInvocationID.x), lh = int(gl_LocalInvocationID.y);
 	int lid = int(gl_LocalInvocationIndex);
 	FOR_EACH_GROUP(g, N * cBlocks * tilesH * tilesW) {
@@ -54,45 +58,61 @@ void main() {
 		int th = t % tilesH; t /= tilesH;
 		int c0 = (t % cBlocks) * CB;
 		int n = t / cBlocks;
-		int h = th * TH + lh, v = tw * TW + lv;
+		int h = th * TILE_H + lh, v = tw * TW + lv; // the first of this invocation's pixels
 		// Floor division of a possibly negative numerator, kept non-negative by an offset
-		// (GLSL leaves negative integer division unspecified).
-		int i0 = (th * TH + ph - KH + 1 + sh * KH) / sh - KH;
+		// (GLSL leaves integer division of negative numbers unspecified).
+		int i0 = (th * TILE_H + ph - KH + 1 + sh * KH) / sh - KH;
 		int j0 = (tw * TW + pw - KW + 1 + sw * KW) / sw - KW;
-		// The first tap of this pixel that hits a row (column) of y, and that row's (column's)
-		// place in the staged tile; each further tap moves one row (column) up (left).
+		// The first tap that hits a row (column) of y, and that row's (column's) place in the
+		// staged tile; each further tap moves one row (column) up (left). Pixel u sits TH/sh
+		// staged rows below pixel 0.
 		int p0 = (h + ph) % sh, q0 = (v + pw) % sw;
 		int r0 = (h + ph - p0) / sh - i0, s0 = (v + pw - q0) / sw - j0;
-		float acc[CB];
-		for (int cc = 0; cc < CB; cc++) {
-			acc[cc] = 0.0;
+		float acc[PY * CB];
+		for (int a = 0; a < PY * CB; a++) {
+			acc[a] = 0.0;
 		}
-		for (int k = 0; k < K; k++) {
-			barrier(); // the previous channel (or item) is done with ys and ws
-			int ybase = (n * K + k) * Ho * Wo;
+		for (int k = 0; k < K; k += 4) {
+			barrier(); // the previous channels (or item) are done with ys and ws
 			for (int e = lid; e < DH * DW; e += TW * TH) {
 				int i = i0 + e / DW, j = j0 + e % DW;
-				ys[e] = (i >= 0 && i < Ho && j >= 0 && j < Wo) ? dy[ybase + i * Wo + j] : 0.0;
+				bool in_y = i >= 0 && i < Ho && j >= 0 && j < Wo;
+				int yi = (n * K + k) * plane + i * Wo + j;
+				ys[e] = vec4(in_y ? dy[yi] : 0.0, in_y && k + 1 < K ? dy[yi + plane] : 0.0,
+					in_y && k + 2 < K ? dy[yi + 2 * plane] : 0.0, in_y && k + 3 < K ? dy[yi + 3 * plane] : 0.0);
 			}
 			for (int e = lid; e < CB * taps; e += TW * TH) {
 				int c = c0 + e / taps;
-				ws[e] = c < C ? w[(k * C + c) * taps + e % taps] : 0.0;
+				int wi = (k * C + c) * taps + e % taps, next = C * taps; // next: the same tap of k+1
+				ws[e] = c >= C ? vec4(0.0) : vec4(w[wi], k + 1 < K ? w[wi + next] : 0.0,
+					k + 2 < K ? w[wi + 2 * next] : 0.0, k + 3 < K ? w[wi + 3 * next] : 0.0);
 			}
 			SYNC_SHARED();
-			// Pixels past the edge of dx compute on staged values and are not stored.
-			for (int p = p0, r = r0; p < KH; p += sh, r--) {
-				for (int q = q0, s = s0; q < KW; q += sw, s--) {
-					float d = ys[r * DW + s];
-					int wi = p * KW + q;
-					for (int cc = 0; cc < CB; cc++) {
-						acc[cc] += ws[cc * taps + wi] * d;
+			// Invocations whose pixels all lie past the edge of dx skip the work; the others
+			// compute all PY pixels (their taps stay inside ys) and store the valid ones.
+			if (h < H && v < W) {
+				for (int p = p0, r = r0; p < KH; p += sh, r--) {
+					for (int q = q0, s = s0; q < KW; q += sw, s--) {
+						vec4 wv[CB];
+						for (int cc = 0; cc < CB; cc++) {
+							wv[cc] = ws[cc * taps + p * KW + q];
+						}
+						for (int u = 0; u < PY; u++) {
+							vec4 d = ys[(r + u * (TH / sh)) * DW + s];
+							for (int cc = 0; cc < CB; cc++) {
+								acc[u * CB + cc] += dot(wv[cc], d);
+							}
+						}
 					}
 				}
 			}
 		}
-		if (h < H && v < W) {
-			for (int cc = 0; cc < CB && c0 + cc < C; cc++) {
-				dx[((n * C + c0 + cc) * H + h) * W + v] = acc[cc];
+		for (int u = 0; u < PY; u++) {
+			int hu = h + u * TH;
+			if (hu < H && v < W) {
+				for (int cc = 0; cc < CB && c0 + cc < C; cc++) {
+					dx[((n * C + c0 + cc) * H + hu) * W + v] = acc[u * CB + cc];
+				}
 			}
 		}
 	}

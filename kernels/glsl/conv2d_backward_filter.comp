@@ -2,11 +2,12 @@
 // Conv2DBackwardFilter: dw[k,c,p,q] = Σ_{n,i,j} dy[n,k,i,j]·x[n,c, i·sh+p−ph, j·sw+q−pw].
 // x [N,C,H,W], dy [N,K,Ho,Wo], dw [K,C,KH,KW]; every dw element is written.
 //
-// One work group per dw element: its invocations split the N·Ho·Wo terms (neighbouring
-// invocations take neighbouring output pixels, so the reads of dy and x are contiguous rows),
-// then a tree reduction in shared memory sums the partial sums. No float atomics, and the
-// order of the sum is fixed, so results are reproducible. The Go side defines GROUP_REDUCE
-// (for groupSum of the header) and a power-of-two LOCAL_SIZE.
+// One work group per block of 4×4 dw elements: four filters k0…k0+3 (a vec4) by four taps
+// (p, q0…q0+3) of one channel c. The invocations split the N·Ho·Wo terms (neighbouring
+// invocations take neighbouring output pixels), each term costing 4 reads of dy and 4 of x for
+// 16 multiply-adds; then a tree reduction in shared memory sums the invocations' partial sums.
+// No float atomics, and a fixed order of summation, so results are reproducible. LOCAL_SIZE
+// must be a power of two.
 layout(local_size_x = LOCAL_SIZE) in;
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
@@ -27,37 +28,67 @@ layout(location = 10) uniform int sw;
 layout(location = 11) uniform int ph;
 layout(location = 12) uniform int pw;
 
+shared vec4 red[4 * LOCAL_SIZE]; // red[qq·LOCAL_SIZE + invocation]
+
 void main() {
 	int lid = int(gl_LocalInvocationIndex);
-	// Each invocation walks the output pixels lid, lid+LOCAL_SIZE, …: a step of di rows and
-	// dj columns, kept incrementally so the loop has no division.
-	int di = LOCAL_SIZE / Wo, dj = LOCAL_SIZE % Wo;
-	int iStart = lid / Wo, jStart = lid % Wo;
-	FOR_EACH_GROUP(g, K * C * KH * KW) {
+	int kBlocks = (K + 3) / 4, qBlocks = (KW + 3) / 4, plane = Ho * Wo;
+	// Each invocation walks the terms lid, lid+LOCAL_SIZE, … in (n, i, j) order; the step, in
+	// samples, rows and columns, is applied with carries so that the loop has no division.
+	int dn = LOCAL_SIZE / plane, di = (LOCAL_SIZE / Wo) % Ho, dj = LOCAL_SIZE % Wo;
+	int nStart = lid / plane, iStart = (lid / Wo) % Ho, jStart = lid % Wo;
+	FOR_EACH_GROUP(g, kBlocks * C * KH * qBlocks) {
 		int t = int(g);
-		int q = t % KW; t /= KW;
+		int q0 = (t % qBlocks) * 4; t /= qBlocks;
 		int p = t % KH; t /= KH;
 		int c = t % C;
-		int k = t / C;
-		float acc = 0.0;
-		for (int n = 0; n < N; n++) {
-			int xbase = (n * C + c) * H * W, ybase = (n * K + k) * Ho * Wo;
-			for (int i = iStart, j = jStart; i < Ho; ) {
-				int r = i * sh + p - ph, s = j * sw + q - pw;
-				if (r >= 0 && r < H && s >= 0 && s < W) {
-					acc += dy[ybase + i * Wo + j] * x[xbase + r * W + s];
-				}
-				i += di;
-				j += dj;
-				if (j >= Wo) {
-					j -= Wo;
-					i++;
+		int k0 = (t / C) * 4;
+		vec4 acc[4] = vec4[4](vec4(0.0), vec4(0.0), vec4(0.0), vec4(0.0));
+		for (int n = nStart, i = iStart, j = jStart; n < N; ) {
+			int r = i * sh + p - ph;
+			if (r >= 0 && r < H) {
+				int yi = (n * K + k0) * plane + i * Wo + j;
+				vec4 d = vec4(dy[yi], k0 + 1 < K ? dy[yi + plane] : 0.0,
+					k0 + 2 < K ? dy[yi + 2 * plane] : 0.0, k0 + 3 < K ? dy[yi + 3 * plane] : 0.0);
+				int xrow = ((n * C + c) * H + r) * W;
+				for (int qq = 0; qq < 4; qq++) {
+					int s = j * sw + q0 + qq - pw;
+					// Taps past KW (the last block of a row) are summed but never stored.
+					if (s >= 0 && s < W) {
+						acc[qq] += d * x[xrow + s];
+					}
 				}
 			}
+			j += dj;
+			i += di;
+			if (j >= Wo) {
+				j -= Wo;
+				i++;
+			}
+			n += dn;
+			if (i >= Ho) {
+				i -= Ho;
+				n++;
+			}
 		}
-		acc = groupSum(acc);
-		if (lid == 0) {
-			dw[g] = acc;
+		barrier(); // the previous item's results have been read
+		for (int qq = 0; qq < 4; qq++) {
+			red[qq * LOCAL_SIZE + lid] = acc[qq];
+		}
+		SYNC_SHARED();
+		for (int half_ = LOCAL_SIZE / 2; half_ > 0; half_ >>= 1) {
+			if (lid < half_) {
+				for (int qq = 0; qq < 4; qq++) {
+					red[qq * LOCAL_SIZE + lid] += red[qq * LOCAL_SIZE + lid + half_];
+				}
+			}
+			SYNC_SHARED();
+		}
+		if (lid < 16) {
+			int qq = lid / 4, kk = lid % 4;
+			if (k0 + kk < K && q0 + qq < KW) {
+				dw[((k0 + kk) * C + c) * KH * KW + p * KW + q0 + qq] = red[qq * LOCAL_SIZE][kk];
+			}
 		}
 	}
 }

@@ -2,12 +2,14 @@
 // Conv2DForward: y[n,k,i,j] = Σ_{c,p,q} w[k,c,p,q]·x[n,c, i·sh+p−ph, j·sw+q−pw], zero outside x.
 // x [N,C,H,W], w [K,C,KH,KW], y [N,K,Ho,Wo]; every y element is written.
 //
-// TILED (TW, TH, KB): one work group per (n, block of KB output channels, TH×TW output tile),
-// one invocation per output pixel of the tile holding KB sums in registers. For each input
-// channel the group stages the input window of the tile and the KB filters of that channel in
-// shared memory, so each x value is read from memory once per group instead of KH·KW times,
-// and each one read from shared memory feeds KB multiply-adds. The Go side checks that the
-// window fits XS floats and the filters WS floats.
+// TILED (TW, TH, PY, KB, XS, WS): one work group per (n, block of KB output channels, tile of
+// TW columns and TH·PY rows of y). Invocation (lj, li) computes the PY pixels (li + u·TH, lj),
+// u < PY, for the KB channels: PY·KB sums in registers, KB a multiple of 4 held as vec4. For
+// each input channel the group stages the input window of the tile (at most XS floats) and the
+// KB filters of that channel (at most WS floats) in shared memory; the Go side checks the sizes.
+// Each tap then costs KB/4 vec4 reads of filters and PY reads of x for PY·KB multiply-adds.
+// That register blocking is what counts on GPUs, and even more on llvmpipe, where every shared
+// or storage read is a loop over the lanes.
 //
 // Otherwise (a window too large for shared memory): one invocation per output element, reading
 // x and w directly.
@@ -37,12 +39,14 @@ layout(location = 11) uniform int ph;
 layout(location = 12) uniform int pw;
 
 #ifdef TILED
+#define KB4 (KB / 4)
 shared float xs[XS];
-shared float ws[WS];
+shared vec4 ws[WS / 4]; // ws[tap·KB4 + m] = w[k0+4m … k0+4m+3, c, tap]
 
 void main() {
-	int tilesW = (Wo + TW - 1) / TW, tilesH = (Ho + TH - 1) / TH, kBlocks = (K + KB - 1) / KB;
-	int IH = (TH - 1) * sh + KH, IW = (TW - 1) * sw + KW; // input window of a tile
+	const int TILE_H = TH * PY;
+	int tilesW = (Wo + TW - 1) / TW, tilesH = (Ho + TILE_H - 1) / TILE_H, kBlocks = (K + KB - 1) / KB;
+	int IH = (TILE_H - 1) * sh + KH, IW = (TW - 1) * sw + KW; // input window of a tile
 	int taps = KH * KW;
 	int lj = int(gl_LocalInvocationID.x), li = int(gl_LocalInvocationID.y);
 	int lid = int(gl_LocalInvocationIndex);
@@ -52,11 +56,11 @@ void main() {
 		int th = t % tilesH; t /= tilesH;
 		int k0 = (t % kBlocks) * KB;
 		int n = t / kBlocks;
-		int i = th * TH + li, j = tw * TW + lj;
-		int r0 = th * TH * sh - ph, c0 = tw * TW * sw - pw;
-		float acc[KB];
-		for (int kk = 0; kk < KB; kk++) {
-			acc[kk] = 0.0;
+		int i = th * TILE_H + li, j = tw * TW + lj; // the first of this invocation's pixels
+		int r0 = th * TILE_H * sh - ph, c0 = tw * TW * sw - pw;
+		vec4 acc[PY * KB4];
+		for (int a = 0; a < PY * KB4; a++) {
+			acc[a] = vec4(0.0);
 		}
 		for (int c = 0; c < C; c++) {
 			barrier(); // the previous channel (or item) is done with xs and ws
@@ -65,27 +69,39 @@ void main() {
 				int r = r0 + e / IW, s = c0 + e % IW;
 				xs[e] = (r >= 0 && r < H && s >= 0 && s < W) ? x[xbase + r * W + s] : 0.0;
 			}
-			for (int e = lid; e < KB * taps; e += TW * TH) {
-				int k = k0 + e / taps;
-				ws[e] = k < K ? w[(k * C + c) * taps + e % taps] : 0.0;
+			for (int e = lid; e < KB4 * taps; e += TW * TH) {
+				int k = k0 + 4 * (e % KB4), tap = e / KB4;
+				int wi = (k * C + c) * taps + tap, next = C * taps; // next: the same tap of k+1
+				ws[e] = vec4(k < K ? w[wi] : 0.0, k + 1 < K ? w[wi + next] : 0.0,
+					k + 2 < K ? w[wi + 2 * next] : 0.0, k + 3 < K ? w[wi + 3 * next] : 0.0);
 			}
 			SYNC_SHARED();
-			// Pixels past the edge of y compute on zeros (their window stays inside xs) and
-			// are not stored: no divergence around the barriers.
-			for (int p = 0; p < KH; p++) {
-				int xrow = (li * sh + p) * IW + lj * sw;
-				for (int q = 0; q < KW; q++) {
-					float v = xs[xrow + q];
-					int wi = p * KW + q;
-					for (int kk = 0; kk < KB; kk++) {
-						acc[kk] += ws[kk * taps + wi] * v;
+			// Invocations whose pixels all lie past the edge of y skip the work; the others
+			// compute all PY pixels (their windows stay inside xs) and store the valid ones.
+			if (i < Ho && j < Wo) {
+				for (int p = 0; p < KH; p++) {
+					int xrow = (li * sh + p) * IW + lj * sw;
+					for (int q = 0; q < KW; q++) {
+						vec4 wv[KB4];
+						for (int m = 0; m < KB4; m++) {
+							wv[m] = ws[(p * KW + q) * KB4 + m];
+						}
+						for (int u = 0; u < PY; u++) {
+							float v = xs[xrow + u * TH * sh * IW + q];
+							for (int m = 0; m < KB4; m++) {
+								acc[u * KB4 + m] += wv[m] * v;
+							}
+						}
 					}
 				}
 			}
 		}
-		if (i < Ho && j < Wo) {
-			for (int kk = 0; kk < KB && k0 + kk < K; kk++) {
-				y[((n * K + k0 + kk) * Ho + i) * Wo + j] = acc[kk];
+		for (int u = 0; u < PY; u++) {
+			int iu = i + u * TH;
+			if (iu < Ho && j < Wo) {
+				for (int kk = 0; kk < KB && k0 + kk < K; kk++) {
+					y[((n * K + k0 + kk) * Ho + iu) * Wo + j] = acc[u * KB4 + kk / 4][kk % 4];
+				}
 			}
 		}
 	}

@@ -1,0 +1,96 @@
+// Package gpu runs the kernels.Backend ops as OpenGL 4.3 compute shaders.
+//
+// # Contexts
+//
+// New makes an OpenGL 4.3 core context on a goroutine locked to one OS thread, the GL thread,
+// which owns the context and makes every GL call. The context kind is chosen by WithContext, else
+// by the environment variable DRSAE_GL, else "egl":
+//
+//   - "egl" (built in, Linux with cgo): headless, no X server. It tries the hardware devices of
+//     the EGL device platform (NVIDIA servers; Mesa's DRM devices), Mesa's surfaceless platform,
+//     Mesa's software device (llvmpipe), then the default display. DRSAE_EGL_DEVICE=i picks
+//     device i of the device platform.
+//   - "glfw": a hidden GLFW window, for desktops with an X display (under Xvfb: xvfb-run -a).
+//     Package gpu/glfw registers it when a program links it in.
+//
+// A program links the GLFW context in with a blank import:
+//
+//	import _ "github.com/drsae/drsae/gpu/glfw"
+//
+// Other packages may add kinds with RegisterContext. A binary built with CGO_ENABLED=0 has no
+// OpenGL: New then returns an error saying so.
+//
+// # Ownership, asynchrony, errors
+//
+// The Backend may be called from any goroutine. Each op checks its operands on the caller's
+// goroutine (a misuse panics with the same "kernels: <Op>:" message as every backend), appends a
+// fixed-size command to a queue and returns; the GL thread drains the queue in order. Download
+// and Sync wait for everything submitted before them. Upload copies the host slice before it
+// returns. A failure inside an op (a shader that does not compile, a GL error, running out of
+// device memory) is sticky: the next Sync or Download returns it, and later ops are skipped.
+//
+// Each tensor is one shader storage buffer (SSBO); Reshape views share it, and Free of the
+// original deletes it (a later use of it or of a view panics; freeing a view panics). New refuses a tensor larger than GL_MAX_SHADER_STORAGE_BLOCK_SIZE
+// (Info().MaxBytes). Pool layouts are int and float SSBOs of their own.
+//
+// # Adding an op
+//
+// An op is a method in the file of its family (elementwise.go, gemm.go, conv.go, …) plus one
+// shader per op (or per closely related pair) in kernels/glsl/<op>.comp. The method runs on the
+// caller's goroutine and makes no GL call:
+//
+//	// Axpby: y[i] = α·x[i] + β·y[i].
+//	func (b *Backend) Axpby(alpha float32, x kernels.Tensor, beta float32, y kernels.Tensor) {
+//		n := kernels.CheckLen("Axpby", x, y)            // 1. the shared shape checks, first
+//		xt, yt := b.t("Axpby", x), b.t("Axpby", y)      // 2. operands (panics if freed/foreign)
+//		c := b.kernel("Axpby", b.program("axpby.comp", elemLocal, ""))   // 3. the program
+//		c.in(xt).out(yt).u32(n).f32(alpha).f32(beta)     // 4. buffers, then uniforms, in order
+//		b.elements(&c, n)                                // 5. dispatch, one invocation per element
+//	}
+//
+// Programs. b.program(file, local, defines) names a variant: the file, LOCAL_SIZE (the work-group
+// width the Go side also uses to count groups) and extra #define lines ("TRANS_A\nBK 16"; each
+// line becomes "#define <line>"). Variants are compiled on first use on the GL thread and cached;
+// pass constant strings so the lookup allocates nothing. A compile error becomes the sticky error
+// with the op's name, the variant and the info log, whose line numbers are the .comp file's
+// (source 0; the header is source 1).
+//
+// Buffers and uniforms are positional. c.in(t) binds t read-only and c.out(t) binds it as
+// written, at binding points 0, 1, 2, … in call order (at most 8); the shader declares
+// "layout(std430, binding = i) readonly buffer X { float x[]; };" (int[] for pool arrays). c.u32,
+// c.i32 and c.f32 set the uniforms at locations 0, 1, 2, … in call order (at most 16); the shader
+// declares "layout(location = i) uniform uint n;" with the matching type (uint, int, float), and
+// must use every uniform it declares. Mark every buffer the shader writes with out: that is what
+// the barriers are derived from.
+//
+// Dispatch. Two helpers compute the grid and submit:
+//
+//   - b.elements(&c, n): one invocation per element, ⌈n/LOCAL_SIZE⌉ groups. The shader loops
+//     FOR_EACH_INDEX(i, n) { … }.
+//   - b.groups(&c, count): one work group per item (a row to reduce, a 64×64 tile, an output
+//     channel). The shader loops FOR_EACH_GROUP(g, count) { … } and derives its item from g; g is
+//     uniform across the group, so barrier() and shared memory may be used inside.
+//
+// Both fold the group count into a 2D grid within GL_MAX_COMPUTE_WORK_GROUP_COUNT, and the loops
+// of header.glsl stride over whatever still does not fit, so a dispatch is never silently short
+// (TestSmallGroupLimitStillCoversEverything runs with the limit lowered to 3). A dispatch over
+// zero elements or items submits nothing. Shaders check bounds first and use no vec3 in buffers.
+//
+// Barriers are automatic: the GL thread issues glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT |
+// GL_BUFFER_UPDATE_BARRIER_BIT) before a dispatch that reads or writes a buffer an earlier
+// dispatch wrote since the last barrier (or writes one an earlier dispatch read), and before a
+// Copy, Upload or Download of such a buffer. An op made of several dispatches (a reduction then
+// a scaling) just submits them in order. If dst may alias an input (elementwise ops, shrinkage),
+// either read each element before writing it in the same invocation, or submit the dispatches
+// that read the input before the one that overwrites it.
+//
+// Driver quirks met so far: Mesa 22.3's llvmpipe skipped a loop whose bound was re-read from a
+// storage buffer in its condition, inside divergent control flow (block_soft_threshold.comp);
+// read such bounds into locals before the loop. Do not name variables after GLSL reserved words
+// ("active", "filter", "input", "output", "sample", "common", "partition" are reserved).
+//
+// Tests: kerneltest.Run covers every op against float64 references. kernels_test.go runs it on
+// the backend TestMain (gpu_test.go) makes once, and again on one whose group-count limit is
+// lowered to 2; without a context the tests skip with the reason, and fail instead when
+// DRSAE_REQUIRE_GPU=1. Run them with a timeout: go test -timeout 600s ./gpu/ -run X.
+package gpu

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# gpu-check.sh: check the OpenGL backend on a real GPU that has no Go toolchain.
+#
+# Two halves, on two machines:
+#
+#   scripts/gpu-check.sh build [DIR]
+#       On a machine with Go (and apt): builds the test binaries of ./gpu and, if it has tests,
+#       ./bench into DIR/bin, and downloads the GL client libraries the binaries link to
+#       (glvnd's libEGL, libGL, libGLX, libGLdispatch, libOpenGL) as Debian packages into
+#       DIR/gl. DIR defaults to .gpucheck in the repository root, and is added to
+#       .git/info/exclude so it never gets committed.
+#
+#   scripts/gpu-check.sh run OUTDIR [DIR]
+#       On the GPU machine, in a copy of the repository that holds DIR: unpacks DIR/gl/*.deb into
+#       / (only where the machine lacks libEGL.so.1 or libGL.so.1), points glvnd at the NVIDIA EGL
+#       vendor file if it is not registered, then runs the gpu tests with DRSAE_REQUIRE_GPU=1
+#       through EGL's device platform, the gpu benchmarks, and the bench binary, writing
+#       env.log, gpu-test.log, gpu-bench.log, bench.log and summary.txt to OUTDIR.
+#       Exit status: that of the gpu tests.
+#
+# With this workplace's device tool (the lent machine has no Go and reaches no network):
+#
+#   bash scripts/gpu-check.sh build                    # here
+#   run(command="bash scripts/gpu-check.sh run $OUT", carry=[".gpucheck"], timeout_s=540)
+#
+# Knobs (environment): GPU_TEST_RUN (a -test.run pattern, default all), GPU_TEST_TIMEOUT (300s),
+# GPU_BENCH (a -test.bench pattern for ./gpu, default "." ; "none" skips), BENCH_FLAGS (flags for
+# the bench binary, default "-test.run=^$ -test.bench=. -test.benchtime=20x"), BENCH_TIMEOUT
+# (seconds, default 180).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+mode=${1:-}
+
+die() { echo "gpu-check: $*" >&2; exit 2; }
+
+build() {
+	local dir=${1:-$root/.gpucheck}
+	command -v go >/dev/null || die "build needs Go on PATH"
+	command -v apt-get >/dev/null || die "build needs apt-get to download the GL client libraries"
+	mkdir -p "$dir/bin" "$dir/gl"
+	cd "$root"
+	if git rev-parse --git-dir >/dev/null 2>&1; then
+		local exclude rel
+		exclude=$(git rev-parse --git-path info/exclude)
+		rel=/${dir#"$root"/}/
+		mkdir -p "$(dirname "$exclude")"
+		grep -qxF "$rel" "$exclude" 2>/dev/null || echo "$rel" >>"$exclude"
+	fi
+
+	echo "gpu-check: building the gpu test binary"
+	CGO_ENABLED=1 go test -c -o "$dir/bin/gpu.test" ./gpu
+	rm -f "$dir/bin/bench.test"
+	if compgen -G "bench/*_test.go" >/dev/null; then
+		echo "gpu-check: building the bench binary"
+		CGO_ENABLED=1 go test -c -o "$dir/bin/bench.test" ./bench
+	else
+		echo "gpu-check: ./bench has no tests yet; no bench binary"
+	fi
+
+	# The binaries link libEGL.so.1 and libGL.so.1 (glvnd); a CUDA image may have only the
+	# NVIDIA driver's vendor libraries. Fetch glvnd's loaders for amd64, whatever this machine is.
+	echo "gpu-check: downloading the GL client libraries"
+	local lists=/tmp/gpu-check-amd64-lists
+	mkdir -p "$lists/partial"
+	local o=(-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 "-oDir::State::Lists=$lists")
+	apt-get "${o[@]}" -qq update
+	rm -f "$dir"/gl/*.deb
+	(cd "$dir/gl" && apt-get "${o[@]}" -qq download libegl1 libglvnd0 libopengl0 libgl1 libglx0)
+	ls -l "$dir/bin" "$dir/gl"
+	du -sh "$dir"
+}
+
+run() {
+	local out=${1:-}
+	[ -n "$out" ] || die "usage: gpu-check.sh run OUTDIR [DIR]"
+	local dir=${2:-$root/.gpucheck}
+	[ -x "$dir/bin/gpu.test" ] || die "$dir/bin/gpu.test is missing: run 'gpu-check.sh build' on a machine with Go, and carry $dir"
+	mkdir -p "$out"
+	out=$(cd "$out" && pwd)
+	dir=$(cd "$dir" && pwd)
+
+	# GL client libraries: only where missing, since unpacking over a working system can break it.
+	if ! ldconfig -p | grep -q 'libEGL.so.1 ' || ! ldconfig -p | grep -q 'libGL.so.1 '; then
+		echo "gpu-check: installing the carried GL client libraries"
+		for f in "$dir"/gl/*.deb; do dpkg -x "$f" /; done
+		ldconfig
+	fi
+	# glvnd finds vendor EGL libraries through JSON files; NVIDIA's may sit outside the default
+	# directories on a container image.
+	if [ -z "${__EGL_VENDOR_LIBRARY_FILENAMES:-}" ] &&
+		! ls /usr/share/glvnd/egl_vendor.d/*nvidia*.json /etc/glvnd/egl_vendor.d/*nvidia*.json >/dev/null 2>&1; then
+		for f in /usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json /usr/lib/x86_64-linux-gnu/nvidia/10_nvidia.json; do
+			if [ -f "$f" ]; then
+				export __EGL_VENDOR_LIBRARY_FILENAMES=$f
+				break
+			fi
+		done
+	fi
+	if [ -d /usr/local/nvidia/lib64 ]; then
+		export LD_LIBRARY_PATH=/usr/local/nvidia/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+	fi
+
+	{
+		echo "date: $(date -u +%FT%TZ)"
+		echo "uname: $(uname -a)"
+		command -v nvidia-smi >/dev/null && nvidia-smi -L && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
+		echo "__EGL_VENDOR_LIBRARY_FILENAMES=${__EGL_VENDOR_LIBRARY_FILENAMES:-}"
+		echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
+		ls /usr/share/glvnd/egl_vendor.d/ /etc/glvnd/egl_vendor.d/ /usr/local/nvidia/share/glvnd/egl_vendor.d/ 2>/dev/null || true
+		echo "--- ldd gpu.test"
+		ldd "$dir/bin/gpu.test" || true
+	} >"$out/env.log" 2>&1
+
+	export DRSAE_REQUIRE_GPU=1 DRSAE_GL=${DRSAE_GL:-egl}
+	local status=0
+	echo "gpu-check: gpu tests"
+	(cd "$root/gpu" && "$dir/bin/gpu.test" -test.v -test.count=1 -test.timeout "${GPU_TEST_TIMEOUT:-300s}" \
+		${GPU_TEST_RUN:+-test.run "$GPU_TEST_RUN"}) >"$out/gpu-test.log" 2>&1 || status=$?
+	local bench_status=skipped
+	if [ "${GPU_BENCH:-.}" != none ]; then
+		echo "gpu-check: gpu benchmarks"
+		bench_status=0
+		(cd "$root/gpu" && timeout "${BENCH_TIMEOUT:-180}" "$dir/bin/gpu.test" -test.run '^$' \
+			-test.bench "${GPU_BENCH:-.}" -test.benchtime 200x) >"$out/gpu-bench.log" 2>&1 || bench_status=$?
+	fi
+	local model_status=skipped
+	if [ -x "$dir/bin/bench.test" ]; then
+		echo "gpu-check: bench binary"
+		model_status=0
+		# shellcheck disable=SC2086 # BENCH_FLAGS is a list of flags
+		(cd "$root/bench" && timeout "${BENCH_TIMEOUT:-180}" "$dir/bin/bench.test" \
+			${BENCH_FLAGS:--test.run=^\$ -test.bench=. -test.benchtime=20x}) >"$out/bench.log" 2>&1 || model_status=$?
+	fi
+	{
+		echo "gpu tests: exit $status ($(grep -c '^--- FAIL\|^    --- FAIL' "$out/gpu-test.log" || true) failures)"
+		grep -m1 '^gpu: ' "$out/gpu-test.log" || true
+		tail -n 3 "$out/gpu-test.log"
+		echo "gpu benchmarks: exit $bench_status"
+		echo "bench binary: exit $model_status"
+	} >"$out/summary.txt"
+	cat "$out/summary.txt"
+	return "$status"
+}
+
+case "$mode" in
+build) shift; build "$@" ;;
+run) shift; run "$@" ;;
+*) die "usage: gpu-check.sh build [DIR] | run OUTDIR [DIR]" ;;
+esac
