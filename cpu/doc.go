@@ -1,0 +1,34 @@
+// Package cpu is drsae's pure-Go backend: every op of kernels.Backend on the host, and the
+// readable reference the GPU backend is checked against.
+//
+// Rules:
+//
+//   - No cgo. The package builds with CGO_ENABLED=0 on any architecture. On amd64 with AVX2 and
+//     FMA, Gemm runs an assembly micro-kernel chosen at run time; elsewhere a pure-Go one.
+//     Info().Extra["gemm"] names the kernel in use. The plain-loop reference Gemm (gemm_ref.go)
+//     sits beside the blocked product, and the tests compare the two.
+//   - Ops are synchronous: when an op returns, its output is written. Sync and Download never
+//     return an error.
+//   - Memory: a Tensor owns a Go slice allocated by New. Reshape returns a view that shares the
+//     slice; free only the original. Free drops the slice for the garbage collector and marks it
+//     freed. After that, any use of the tensor or of one of its views panics with
+//     "kernels: <Op>: use of a freed tensor". Host slices are never kept: Upload and Download
+//     copy.
+//   - Aliasing: dst may be the same tensor as an input in elementwise ops, the forward
+//     shrinkage ops and ProjectNormBall, as the contract allows, and here also in SoftmaxXent
+//     (grad may be logits, loss may be labels). Where the contract forbids aliasing (Gemm, the
+//     shrink backward ops, convolutions, locally connected layers, pooling, the group ops,
+//     NormalizeRows), an output that shares storage with an input panics, so code that would
+//     break on another backend fails here too.
+//   - Misuse panics through the kernels.Check* helpers, so the messages read the same as on
+//     every other backend. A tensor made by another backend also panics.
+//   - Work is split over Threads goroutines (runtime.GOMAXPROCS at New) when an op is large
+//     enough to repay starting them: about 32k multiply-adds. Small ops run on the calling
+//     goroutine. Each goroutine owns a disjoint part of the output and sums in a fixed order, so
+//     results do not depend on the number of threads.
+//   - Gemm and the convolutions sum in float32, in the order the blocking fixes. Sums that decide
+//     accuracy (norms, softmax normalizers, threshold gradients, pooled norms) are in float64.
+//   - Convolutions larger than about 64k multiply-adds run as products of patch matrices
+//     (im2col, conv_gemm.go). Smaller ones run the direct loops of conv.go, which are also the
+//     reference the tests check the products against.
+package cpu
