@@ -11,57 +11,58 @@ import (
 // atomics and every op overwrites its output completely.
 
 // The tiled shaders (conv2d_forward.comp, conv2d_backward_data.comp) run work groups of
-// convTW×convTH invocations, each computing up to convPY pixels of a column for a block of
-// channels. What they stage in shared memory must fit the XS and WS floats of their #defines
-// (checked by the Go side before choosing them): 16 KiB for the forward, 24 KiB for backward
-// data, within llvmpipe's 32 KiB and NVIDIA's 48 KiB.
+// convTW×convTH invocations, each computing a block of PY×PX pixels (PY, PX ∈ {1, 4}) for a
+// block of channels. What they stage in shared memory must fit the XS and WS floats of their
+// #defines (checked here before choosing them): 16 KiB for the forward, 24 KiB for backward
+// data, within llvmpipe's 32 KiB and NVIDIA's 48 KiB. convMaxAcc bounds the sums an invocation
+// holds in registers (PY·PX·block).
 const (
-	convTW, convTH, convPY = 8, 4, 4
-	convLocal              = convTW * convTH
-	fwdXS, fwdWS           = 2048, 2048
-	bwdXS, bwdWS           = 4096, 2048
+	convTW, convTH = 8, 4
+	convLocal      = convTW * convTH
+	fwdXS, fwdWS   = 2048, 2048
+	bwdXS, bwdWS   = 4096, 2048
+	convMaxAcc     = 64
 )
 
-// Work-group width of the one-invocation-per-element shaders, and of the reduction groups of
-// conv2d_backward_filter.comp (a power of two, at least 16).
+// Work-group width of the one-invocation-per-element shaders, and the widths of the reduction
+// groups of conv2d_backward_filter.comp (powers of two, at least 16): the wider one when there
+// are enough terms to give each invocation at least as many as the narrow one would have.
 const (
 	convElemLocal   = 256
 	convReduceLocal = 64
+	convReduceWide  = 256
 )
 
-// A tiled variant: its block of channels per invocation, its pixels per invocation, and its
-// #defines. The strings are constants, so that program lookups allocate nothing.
+// convVariant is a tiled variant: channels per invocation (block), pixels per invocation
+// (py rows, px columns), and its #defines.
 type convVariant struct {
-	block, py int
-	defines   string
+	block, py, px int
+	defines       string
 }
 
-// fwdVariants: KB output channels per invocation (a multiple of 4: the shader holds them as
-// vec4), 4 pixels each.
-var fwdVariants = [...]convVariant{
-	{4, 4, "TILED\nTW 8\nTH 4\nPY 4\nXS 2048\nWS 2048\nKB 4"},
-	{8, 4, "TILED\nTW 8\nTH 4\nPY 4\nXS 2048\nWS 2048\nKB 8"},
-	{16, 4, "TILED\nTW 8\nTH 4\nPY 4\nXS 2048\nWS 2048\nKB 16"},
-}
+// The variants, made once so that choosing one allocates nothing: the forward blocks output
+// channels by KB ∈ {4, 8, 16} (vec4 in the shader) with PY = 4, PX = 1; backward data blocks
+// input channels by CB ∈ {1, 2, 4, 8} with PY, PX ∈ {4, 1}, smallest block first.
+var fwdVariants, bwdVariants = func() (fwd, bwd []convVariant) {
+	for _, kb := range []int{4, 8, 16} {
+		fwd = append(fwd, convVariant{kb, 4, 1, fmt.Sprintf("TILED\nTW %d\nTH %d\nPY 4\nXS %d\nWS %d\nKB %d",
+			convTW, convTH, fwdXS, fwdWS, kb)})
+	}
+	for _, cb := range []int{1, 2, 4, 8} {
+		for _, pyx := range [][2]int{{4, 4}, {4, 1}, {1, 4}, {1, 1}} {
+			bwd = append(bwd, convVariant{cb, pyx[0], pyx[1], fmt.Sprintf("TILED\nTW %d\nTH %d\nPY %d\nPX %d\nXS %d\nWS %d\nCB %d",
+				convTW, convTH, pyx[0], pyx[1], bwdXS, bwdWS, cb)})
+		}
+	}
+	return fwd, bwd
+}()
 
-// bwdVariants: CB input channels per invocation, with 4 pixels each (when convTH is a multiple
-// of the vertical stride) or 1.
-var bwdVariants = [...]convVariant{
-	{1, 4, "TILED\nTW 8\nTH 4\nPY 4\nXS 4096\nWS 2048\nCB 1"},
-	{2, 4, "TILED\nTW 8\nTH 4\nPY 4\nXS 4096\nWS 2048\nCB 2"},
-	{4, 4, "TILED\nTW 8\nTH 4\nPY 4\nXS 4096\nWS 2048\nCB 4"},
-	{8, 4, "TILED\nTW 8\nTH 4\nPY 4\nXS 4096\nWS 2048\nCB 8"},
-	{1, 1, "TILED\nTW 8\nTH 4\nPY 1\nXS 4096\nWS 2048\nCB 1"},
-	{2, 1, "TILED\nTW 8\nTH 4\nPY 1\nXS 4096\nWS 2048\nCB 2"},
-	{4, 1, "TILED\nTW 8\nTH 4\nPY 1\nXS 4096\nWS 2048\nCB 4"},
-	{8, 1, "TILED\nTW 8\nTH 4\nPY 1\nXS 4096\nWS 2048\nCB 8"},
-}
-
-// pickVariant returns the variant with py pixels and the smallest block that covers ch channels,
-// or the largest whose block·floats per channel fits limit; ok is false when none fits.
-func pickVariant(vs []convVariant, py, ch, perChannel, limit int) (v convVariant, ok bool) {
+// pickVariant returns the variant with py×px pixels and the smallest block that covers ch
+// channels, or else the largest block whose filters (perChannel floats a channel) fit limit
+// floats and whose sums fit convMaxAcc; ok is false when none fits.
+func pickVariant(vs []convVariant, py, px, ch, perChannel, limit int) (v convVariant, ok bool) {
 	for _, c := range vs {
-		if c.py != py || c.block*perChannel > limit {
+		if c.py != py || c.px != px || c.block*perChannel > limit || c.block*py*px > convMaxAcc {
 			continue
 		}
 		v, ok = c, true
@@ -90,15 +91,16 @@ func (b *Backend) Conv2DForward(y, x, w kernels.Tensor, g kernels.Conv2D) {
 func (b *Backend) conv2DForward(y, x, w kernels.Tensor, d kernels.ConvDims, tiled bool) {
 	const op = "Conv2DForward"
 	xt, wt, yt := b.t(op, x), b.t(op, w), b.t(op, y)
-	v, ok := pickVariant(fwdVariants[:], convPY, d.K, d.KH*d.KW, fwdWS)
-	window := ((convTH*convPY-1)*d.StrideH + d.KH) * ((convTW-1)*d.StrideW + d.KW)
-	if tiled && ok && window <= fwdXS {
-		c := b.kernel(op, b.program("conv2d_forward.comp", convLocal, v.defines))
-		c.in(xt).in(wt).out(yt)
-		convUniforms(&c, d)
-		tiles := convTiles(d.Ho, convTH*v.py) * convTiles(d.Wo, convTW)
-		b.groups(&c, d.N*convTiles(d.K, v.block)*tiles)
-		return
+	if v, ok := pickVariant(fwdVariants, 4, 1, d.K, d.KH*d.KW, fwdWS); tiled && ok {
+		rows, cols := (convTH*v.py-1)*d.StrideH+d.KH, (convTW*v.px-1)*d.StrideW+d.KW
+		if rows*cols <= fwdXS {
+			c := b.kernel(op, b.program("conv2d_forward.comp", convLocal, v.defines))
+			c.in(xt).in(wt).out(yt)
+			convUniforms(&c, d)
+			tiles := convTiles(d.Ho, convTH*v.py) * convTiles(d.Wo, convTW*v.px)
+			b.groups(&c, d.N*convTiles(d.K, v.block)*tiles)
+			return
+		}
 	}
 	c := b.kernel(op, b.program("conv2d_forward.comp", convElemLocal, ""))
 	c.in(xt).in(wt).out(yt)
@@ -115,23 +117,30 @@ func (b *Backend) Conv2DBackwardData(dx, dy, w kernels.Tensor, g kernels.Conv2D)
 }
 
 // conv2DBackwardData runs the tiled shader when tiled is set and the rows of dy that a tile
-// reaches and a block of filters fit in shared memory, else the direct one.
+// reaches and a block of filters fit in shared memory, else the direct one. It takes the most
+// pixels per invocation that the strides allow and shared memory holds.
 func (b *Backend) conv2DBackwardData(dx, dy, w kernels.Tensor, d kernels.ConvDims, tiled bool) {
 	const op = "Conv2DBackwardData"
 	dyt, wt, dxt := b.t(op, dy), b.t(op, w), b.t(op, dx)
-	py := 1
-	if convTH%d.StrideH == 0 {
-		py = convPY // the pixels of an invocation, convTH rows apart, then share their taps
-	}
-	// Staged as vec4 (four output channels): filters and the rows and columns of dy that a
-	// tile reaches, as in the shader.
-	v, ok := pickVariant(bwdVariants[:], py, d.C, 4*d.KH*d.KW, bwdWS)
-	window := 4 * ((convTH*py+d.KH-2+d.StrideH-1)/d.StrideH + 1) * ((convTW+d.KW-2+d.StrideW-1)/d.StrideW + 1)
-	if tiled && ok && window <= bwdXS {
+	for _, pyx := range [...][2]int{{4, 4}, {4, 1}, {1, 4}, {1, 1}} {
+		py, px := pyx[0], pyx[1]
+		// The rows of an invocation share their taps only when convTH is a multiple of the
+		// vertical stride, its columns a sliding window only at horizontal stride 1.
+		if !tiled || py > 1 && convTH%d.StrideH != 0 || px > 1 && d.StrideW != 1 {
+			continue
+		}
+		// Staged as vec4 (four output channels): the filters of a block, and the rows and
+		// columns of dy that a tile reaches, as in the shader.
+		v, ok := pickVariant(bwdVariants, py, px, d.C, 4*d.KH*d.KW, bwdWS)
+		rows := (convTH*py+d.KH-2+d.StrideH-1)/d.StrideH + 1
+		cols := (convTW*px+d.KW-2+d.StrideW-1)/d.StrideW + 1
+		if !ok || 4*rows*cols > bwdXS {
+			continue
+		}
 		c := b.kernel(op, b.program("conv2d_backward_data.comp", convLocal, v.defines))
 		c.in(dyt).in(wt).out(dxt)
 		convUniforms(&c, d)
-		tiles := convTiles(d.H, convTH*v.py) * convTiles(d.W, convTW)
+		tiles := convTiles(d.H, convTH*py) * convTiles(d.W, convTW*px)
 		b.groups(&c, d.N*convTiles(d.C, v.block)*tiles)
 		return
 	}
@@ -147,7 +156,11 @@ func (b *Backend) Conv2DBackwardFilter(dw, x, dy kernels.Tensor, g kernels.Conv2
 	const op = "Conv2DBackwardFilter"
 	d := kernels.CheckConv(op, x, dw, dy, g, false)
 	xt, dyt, dwt := b.t(op, x), b.t(op, dy), b.t(op, dw)
-	c := b.kernel(op, b.program("conv2d_backward_filter.comp", convReduceLocal, ""))
+	local := convReduceLocal
+	if d.N*d.Ho*d.Wo >= convReduceLocal*convReduceWide {
+		local = convReduceWide
+	}
+	c := b.kernel(op, b.program("conv2d_backward_filter.comp", local, ""))
 	c.in(xt).in(dyt).out(dwt)
 	convUniforms(&c, d)
 	// One group per 4 filters × 4 taps of a row.

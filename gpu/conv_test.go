@@ -9,10 +9,11 @@ import (
 )
 
 // The conformance suite runs Conv2DForward and Conv2DBackwardData on geometries whose tiles fit
-// in shared memory, so it sees only the tiled shaders. These tests run the direct shaders
-// (taken for windows too large to stage) on the same geometries and on large windows, against
-// a float64 reference, and run every op of the family with the work-group count limit lowered
-// to 3.
+// in shared memory, so it sees only some variants of the tiled shaders. TestConvShaderPaths runs
+// the direct shaders (taken for windows too large to stage) and the tiled ones on geometries
+// that reach every kind of variant, and backward filter with both widths of its reduction
+// groups, against a float64 reference; TestConvSmallGroupLimit runs
+// every op of the family with the work-group count limit lowered to 3.
 
 type convCase struct {
 	n, c, h, w, k, kh, kw int
@@ -34,16 +35,24 @@ var directCases = []convCase{
 	{2, 3, 8, 6, 2, 2, 3, kernels.Conv2D{StrideH: 2, StrideW: 1, PadH: 2, PadW: 1}},
 	{1, 2, 7, 9, 3, 3, 3, kernels.Conv2D{StrideH: 2, StrideW: 3, PadH: 1, PadW: 2}},
 	{2, 1, 20, 17, 17, 5, 4, kernels.Conv2D{StrideH: 1, StrideW: 1, PadH: 2, PadW: 1}},
+	{1, 9, 12, 10, 6, 3, 3, kernels.Conv2D{StrideH: 1, StrideW: 1, PadH: 1, PadW: 1}},
+	// Backward data with one pixel row per invocation (a vertical stride that does not divide
+	// the tile), and with one column (a window too wide for four).
+	{2, 2, 13, 11, 5, 4, 3, kernels.Conv2D{StrideH: 3, StrideW: 1, PadH: 1, PadW: 2}},
+	{1, 2, 30, 30, 3, 17, 17, kernels.Conv2D{StrideH: 1, StrideW: 1}},
+	// Enough terms per filter tap for the wide reduction groups of backward filter.
+	{4, 1, 70, 70, 6, 3, 3, kernels.Conv2D{StrideH: 1, StrideW: 1, PadH: 1, PadW: 1}},
 	// Windows too large for shared memory: the direct shaders run whatever is asked.
 	{2, 2, 50, 47, 3, 40, 44, kernels.Conv2D{StrideH: 1, StrideW: 1, PadH: 3, PadW: 0}},
 	{1, 1, 61, 60, 2, 20, 7, kernels.Conv2D{StrideH: 7, StrideW: 9, PadH: 1, PadW: 1}},
 }
 
-// refConv returns y = conv(x, w) and dx = convᵀ(dy, w) in float64, with the sums of absolute
-// terms as error scales.
-func refConv(d kernels.ConvDims, x, w, dy []float32) (y, yAbs, dx, dxAbs []float64) {
+// refConv returns y = conv(x, w), dx = convᵀ(dy, w) and dw = Σ dy·x in float64, each with the
+// sums of absolute terms as its error scale.
+func refConv(d kernels.ConvDims, x, w, dy []float32) (y, yAbs, dx, dxAbs, dw, dwAbs []float64) {
 	y, yAbs = make([]float64, d.N*d.K*d.Ho*d.Wo), make([]float64, d.N*d.K*d.Ho*d.Wo)
 	dx, dxAbs = make([]float64, len(x)), make([]float64, len(x))
+	dw, dwAbs = make([]float64, len(w)), make([]float64, len(w))
 	for n := 0; n < d.N; n++ {
 		for k := 0; k < d.K; k++ {
 			for i := 0; i < d.Ho; i++ {
@@ -61,6 +70,8 @@ func refConv(d kernels.ConvDims, x, w, dy []float32) (y, yAbs, dx, dxAbs []float
 								yAbs[yi] += math.Abs(float64(w[wi]) * float64(x[xi]))
 								dx[xi] += float64(w[wi]) * float64(dy[yi])
 								dxAbs[xi] += math.Abs(float64(w[wi]) * float64(dy[yi]))
+								dw[wi] += float64(dy[yi]) * float64(x[xi])
+								dwAbs[wi] += math.Abs(float64(dy[yi]) * float64(x[xi]))
 							}
 						}
 					}
@@ -68,7 +79,7 @@ func refConv(d kernels.ConvDims, x, w, dy []float32) (y, yAbs, dx, dxAbs []float
 			}
 		}
 	}
-	return y, yAbs, dx, dxAbs
+	return y, yAbs, dx, dxAbs, dw, dwAbs
 }
 
 func compareConv(t *testing.T, what string, got []float32, want, scale []float64) {
@@ -80,7 +91,7 @@ func compareConv(t *testing.T, what string, got []float32, want, scale []float64
 	}
 }
 
-func TestConvDirectShaders(t *testing.T) {
+func TestConvShaderPaths(t *testing.T) {
 	b := backend(t)
 	for _, cc := range directCases {
 		t.Run(cc.String(), func(t *testing.T) {
@@ -89,12 +100,16 @@ func TestConvDirectShaders(t *testing.T) {
 			x, w, dy := upload(t, b, xs, d.N, d.C, d.H, d.W), upload(t, b, ws, d.K, d.C, d.KH, d.KW), upload(t, b, dys, d.N, d.K, d.Ho, d.Wo)
 			y, _ := b.New(d.N, d.K, d.Ho, d.Wo)
 			dx, _ := b.New(d.N, d.C, d.H, d.W)
+			dw, _ := b.New(d.K, d.C, d.KH, d.KW)
 			defer func() {
-				for _, v := range []kernels.Tensor{x, w, dy, y, dx} {
+				for _, v := range []kernels.Tensor{x, w, dy, y, dx, dw} {
 					b.Free(v)
 				}
 			}()
-			wantY, yAbs, wantDx, dxAbs := refConv(d, xs, ws, dys)
+			wantY, yAbs, wantDx, dxAbs, wantDw, dwAbs := refConv(d, xs, ws, dys)
+			b.Fill(dw, float32(math.NaN()))
+			b.Conv2DBackwardFilter(dw, x, dy, cc.g)
+			compareConv(t, "dw", download(t, b, dw), wantDw, dwAbs)
 			for _, tiled := range []bool{false, true} {
 				b.Fill(y, float32(math.NaN()))
 				b.Fill(dx, float32(math.NaN()))

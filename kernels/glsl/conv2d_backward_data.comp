@@ -6,15 +6,19 @@
 // dy [N,K,Ho,Wo], w [K,C,KH,KW], dx [N,C,H,W]; every dx element is written (also those no
 // window reads: 0).
 //
-// TILED (TW, TH, PY, CB, XS, WS): one work group per (n, block of CB input channels, tile of TW
-// columns and TH·PY rows of dx). Invocation (lv, lh) computes the PY pixels (lh + u·TH, lv),
-// u < PY, for the CB channels: PY·CB sums in registers. The sum over k runs four channels at a
-// time as vec4 dot products: for each four output channels the group stages in shared memory
-// the rows and columns of dy that the taps of the tile reach (at most XS/4 vec4) and the filters
-// w[k…k+3, block, :, :] (at most WS/4 vec4); the Go side checks the sizes. Each tap then costs
-// CB + PY vec4 reads for 4·CB·PY multiply-adds, also when C is 1. The PY pixels of an invocation
-// are TH rows apart, so that they share their taps, which needs TH to be a multiple of sh: the
-// Go side takes PY = 1 otherwise.
+// TILED (TW, TH, PY, PX, CB, XS, WS): one work group per (n, block of CB input channels, tile
+// of TW·PX columns and TH·PY rows of dx). Invocation (lv, lh) computes the PY·PX pixels
+// (lh + u·TH, lv·PX + m), u < PY, m < PX, for the CB channels: PY·PX·CB sums in registers.
+// The sum over k runs four channels at a time as vec4 dot products: for each four output
+// channels the group stages in shared memory the rows and columns of dy that the taps of the
+// tile reach (at most XS/4 vec4) and the filters w[k…k+3, block, :, :] (at most WS/4 vec4); the
+// Go side checks the sizes. Each tap then costs CB + PY vec4 reads for 4·CB·PY·PX
+// multiply-adds, also when C is 1 (the reconstruction of a convolutional sparse code). The rows
+// of an invocation are TH apart so that they share their taps, which needs TH to be a multiple
+// of sh; its columns are adjacent and share a sliding window of dy, which needs sw = 1. The Go
+// side takes PY = 1 or PX = 1 otherwise.
+//
+// Otherwise: one invocation per dx element, reading dy and w directly.
 #ifdef TILED
 layout(local_size_x = TW, local_size_y = TH) in;
 #else
@@ -44,11 +48,11 @@ shared vec4 ys[XS / 4]; // ys[e] = dy[n, k…k+3, i0 + e/DW, j0 + e%DW]
 shared vec4 ws[WS / 4]; // ws[cc·taps + tap] = w[k…k+3, c0+cc, tap]
 
 void main() {
-	const int TILE_H = TH * PY;
-	int tilesW = (W + TW - 1) / TW, tilesH = (H + TILE_H - 1) / TILE_H, cBlocks = (C + CB - 1) / CB;
+	const int TILE_H = TH * PY, TILE_W = TW * PX;
+	int tilesW = (W + TILE_W - 1) / TILE_W, tilesH = (H + TILE_H - 1) / TILE_H, cBlocks = (C + CB - 1) / CB;
 	// Rows of dy the taps of a tile of TILE_H rows reach: from ⌊(h0+ph−KH+1)/sh⌋ to
 	// ⌊(h0+TILE_H−1+ph)/sh⌋, at most ⌈(TILE_H+KH−2)/sh⌉ + 1 of them (likewise columns).
-	int DH = (TILE_H + KH - 2 + sh - 1) / sh + 1, DW = (TW + KW - 2 + sw - 1) / sw + 1;
+	int DH = (TILE_H + KH - 2 + sh - 1) / sh + 1, DW = (TILE_W + KW - 2 + sw - 1) / sw + 1;
 	int taps = KH * KW, plane = Ho * Wo;
 	int lv = int(gl_LocalInvocationID.x), lh = int(gl_LocalInvocationID.y);
 	int lid = int(gl_LocalInvocationIndex);
@@ -58,22 +62,24 @@ void main() {
 		int th = t % tilesH; t /= tilesH;
 		int c0 = (t % cBlocks) * CB;
 		int n = t / cBlocks;
-		int h = th * TILE_H + lh, v = tw * TW + lv; // the first of this invocation's pixels
+		// This invocation's pixels: rows h + u·TH (u < PY), columns v + m (m < PX).
+		int h = th * TILE_H + lh, v = tw * TILE_W + lv * PX;
 		// Floor division of a possibly negative numerator, kept non-negative by an offset
 		// (GLSL leaves integer division of negative numbers unspecified).
 		int i0 = (th * TILE_H + ph - KH + 1 + sh * KH) / sh - KH;
-		int j0 = (tw * TW + pw - KW + 1 + sw * KW) / sw - KW;
-		// The first tap that hits a row (column) of y, and that row's (column's) place in the
-		// staged tile; each further tap moves one row (column) up (left). Pixel u sits TH/sh
-		// staged rows below pixel 0.
+		int j0 = (tw * TILE_W + pw - KW + 1 + sw * KW) / sw - KW;
+		// The first tap of pixel (h, v) that hits a row (column) of y, and that row's (column's)
+		// place in the staged tile; each further tap moves one row (column) up (left). Pixel u
+		// sits TH/sh staged rows below pixel 0; with PX > 1 (sw = 1) pixel m sits m columns
+		// right of pixel 0.
 		int p0 = (h + ph) % sh, q0 = (v + pw) % sw;
 		int r0 = (h + ph - p0) / sh - i0, s0 = (v + pw - q0) / sw - j0;
-		float acc[PY * CB];
-		for (int a = 0; a < PY * CB; a++) {
+		float acc[PY * PX * CB];
+		for (int a = 0; a < PY * PX * CB; a++) {
 			acc[a] = 0.0;
 		}
 		for (int k = 0; k < K; k += 4) {
-			barrier(); // the previous channels (or item) are done with ys and ws
+			SYNC_SHARED(); // the previous channels (or item) are done with ys and ws
 			for (int e = lid; e < DH * DW; e += TW * TH) {
 				int i = i0 + e / DW, j = j0 + e % DW;
 				bool in_y = i >= 0 && i < Ho && j >= 0 && j < Wo;
@@ -89,9 +95,36 @@ void main() {
 			}
 			SYNC_SHARED();
 			// Invocations whose pixels all lie past the edge of dx skip the work; the others
-			// compute all PY pixels (their taps stay inside ys) and store the valid ones.
+			// compute all their pixels (their taps stay inside ys) and store the valid ones.
 			if (h < H && v < W) {
 				for (int p = p0, r = r0; p < KH; p += sh, r--) {
+#if PX > 1
+					// Stride 1 across: pixel m at tap q reads the column pixel m−1 read at
+					// tap q−1, so a window of PX values per row slides left by one column per
+					// tap, one new read per row and tap.
+					vec4 win[PY * PX];
+					for (int u = 0; u < PY; u++) {
+						for (int m = 0; m < PX; m++) {
+							win[u * PX + m] = ys[(r + u * (TH / sh)) * DW + s0 + m];
+						}
+					}
+					for (int q = 0; q < KW; q++) {
+						if (q > 0) {
+							for (int u = 0; u < PY; u++) {
+								for (int m = PX - 1; m > 0; m--) {
+									win[u * PX + m] = win[u * PX + m - 1];
+								}
+								win[u * PX] = ys[(r + u * (TH / sh)) * DW + s0 - q];
+							}
+						}
+						for (int cc = 0; cc < CB; cc++) {
+							vec4 wv = ws[cc * taps + p * KW + q];
+							for (int a = 0; a < PY * PX; a++) {
+								acc[a * CB + cc] += dot(wv, win[a]);
+							}
+						}
+					}
+#else
 					for (int q = q0, s = s0; q < KW; q += sw, s--) {
 						vec4 wv[CB];
 						for (int cc = 0; cc < CB; cc++) {
@@ -104,14 +137,17 @@ void main() {
 							}
 						}
 					}
+#endif
 				}
 			}
 		}
 		for (int u = 0; u < PY; u++) {
-			int hu = h + u * TH;
-			if (hu < H && v < W) {
-				for (int cc = 0; cc < CB && c0 + cc < C; cc++) {
-					dx[((n * C + c0 + cc) * H + hu) * W + v] = acc[u * CB + cc];
+			for (int m = 0; m < PX; m++) {
+				int hu = h + u * TH, vm = v + m;
+				if (hu < H && vm < W) {
+					for (int cc = 0; cc < CB && c0 + cc < C; cc++) {
+						dx[((n * C + c0 + cc) * H + hu) * W + vm] = acc[(u * PX + m) * CB + cc];
+					}
 				}
 			}
 		}

@@ -71,15 +71,15 @@ void main() {
 				n++;
 			}
 		}
-		barrier(); // the previous item's results have been read
+		SYNC_SHARED(); // the previous item's results have been read
 		for (int qq = 0; qq < 4; qq++) {
 			red[qq * LOCAL_SIZE + lid] = acc[qq];
 		}
 		SYNC_SHARED();
-		for (int half_ = LOCAL_SIZE / 2; half_ > 0; half_ >>= 1) {
-			if (lid < half_) {
+		for (int span = LOCAL_SIZE / 2; span > 0; span >>= 1) {
+			if (lid < span) {
 				for (int qq = 0; qq < 4; qq++) {
-					red[qq * LOCAL_SIZE + lid] += red[qq * LOCAL_SIZE + lid + half_];
+					red[qq * LOCAL_SIZE + lid] += red[qq * LOCAL_SIZE + lid + span];
 				}
 			}
 			SYNC_SHARED();

@@ -63,7 +63,7 @@ void main() {
 			acc[a] = vec4(0.0);
 		}
 		for (int c = 0; c < C; c++) {
-			barrier(); // the previous channel (or item) is done with xs and ws
+			SYNC_SHARED(); // the previous channel (or item) is done with xs and ws
 			int xbase = (n * C + c) * H * W;
 			for (int e = lid; e < IH * IW; e += TW * TH) {
 				int r = r0 + e / IW, s = c0 + e % IW;

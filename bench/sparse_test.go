@@ -1,0 +1,158 @@
+package bench
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/drsae/drsae/kernels"
+	"github.com/drsae/drsae/model"
+)
+
+// The sparse coding benchmarks run at the size, B = 256 samples of n = 784 (MNIST) with
+// m = 400 atoms, on random data: the work per iteration does not depend on the values.
+const (
+	sparseB = 256
+	sparseN = 784
+	sparseM = 400
+)
+
+// sparseProblem uploads a random dictionary with unit-norm columns [n, m] and a batch [B, n].
+func sparseProblem(b *testing.B, be kernels.Backend) (d, x kernels.Tensor) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	host := make([]float32, sparseN*sparseM)
+	for j := 0; j < sparseM; j++ {
+		var s float64
+		for i := 0; i < sparseN; i++ {
+			v := rng.NormFloat64()
+			host[i*sparseM+j] = float32(v)
+			s += v * v
+		}
+		for i := 0; i < sparseN; i++ {
+			host[i*sparseM+j] /= float32(math.Sqrt(s))
+		}
+	}
+	d = mustNew(b, be, sparseN, sparseM)
+	be.Upload(d, host)
+	xs := make([]float32, sparseB*sparseN)
+	for i := range xs {
+		xs[i] = float32(rng.Float64())
+	}
+	x = mustNew(b, be, sparseB, sparseN)
+	be.Upload(x, xs)
+	return d, x
+}
+
+// BenchmarkFISTA times FISTA on a batch, 50 iterations per call (each call also computes
+// X D/L once), and reports iterations/s: one iteration codes all B samples. The Gram form makes
+// an iteration one [B,m]×[m,m] product (2·B·m² flops) plus elementwise work.
+func BenchmarkFISTA(b *testing.B) {
+	const iters = 50
+	for _, alg := range []model.Algorithm{model.FISTA, model.ISTA} {
+		b.Run(fmt.Sprintf("%v/B%d-%d-%d", alg, sparseB, sparseN, sparseM), func(b *testing.B) {
+			forEachBackend(b, func(b *testing.B, be kernels.Backend) {
+				d, x := sparseProblem(b, be)
+				defer be.Free(d)
+				defer be.Free(x)
+				z := mustNew(b, be, sparseB, sparseM)
+				defer be.Free(z)
+				c, err := model.NewSparseCoder(be, d, model.CodingOptions{Lambda: 0.1, Algorithm: alg, MaxIter: iters})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer c.Free()
+				if _, err := c.Encode(z, x); err != nil { // allocate the workspace
+					b.Fatal(err)
+				}
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if _, err := c.Encode(z, x); err != nil { // Encode ends with a Sync
+						b.Fatal(err)
+					}
+				}
+				sec := b.Elapsed().Seconds()
+				b.ReportMetric(float64(iters*b.N)/sec, "iter/s")
+				b.ReportMetric(2*float64(sparseB)*sparseM*sparseM*float64(iters*b.N)/sec/1e9, "GFLOP/s")
+			})
+		})
+	}
+}
+
+// BenchmarkLISTAForward times the LISTA encoder (T steps from W_e x) on a batch and reports
+// samples/s.
+func BenchmarkLISTAForward(b *testing.B) {
+	for _, T := range []int{1, 3, 10} {
+		b.Run(fmt.Sprintf("T%d/B%d-%d-%d", T, sparseB, sparseN, sparseM), func(b *testing.B) {
+			forEachBackend(b, func(b *testing.B, be kernels.Backend) {
+				l, x := newBenchLISTA(b, be, T)
+				defer l.Free()
+				defer be.Free(x)
+				z := mustNew(b, be, sparseB, sparseM)
+				defer be.Free(z)
+				if err := l.Encode(z, x); err != nil {
+					b.Fatal(err)
+				}
+				waitDevice(b, be)
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if err := l.Encode(z, x); err != nil {
+						b.Fatal(err)
+					}
+					waitDevice(b, be)
+				}
+				b.ReportMetric(float64(sparseB*b.N)/b.Elapsed().Seconds(), "samples/s")
+			})
+		})
+	}
+}
+
+// BenchmarkLISTATrainStep times one training step of LISTA with T = 3 — forward, the loss,
+// backpropagation through the steps and the SGD update — and reports samples/s.
+func BenchmarkLISTATrainStep(b *testing.B) {
+	const T = 3
+	b.Run(fmt.Sprintf("T%d/B%d-%d-%d", T, sparseB, sparseN, sparseM), func(b *testing.B) {
+		forEachBackend(b, func(b *testing.B, be kernels.Backend) {
+			l, x := newBenchLISTA(b, be, T)
+			defer l.Free()
+			defer be.Free(x)
+			zstar := mustNew(b, be, sparseB, sparseM)
+			defer be.Free(zstar)
+			if err := l.Encode(zstar, x); err != nil {
+				b.Fatal(err)
+			}
+			g, err := l.NewGrads()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer g.Free(be)
+			opt, err := model.NewSGD(be, l.Params(), 0.9, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer opt.Free()
+			waitDevice(b, be)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := l.Gradients(g, x, zstar); err != nil { // downloads the loss: synchronizes
+					b.Fatal(err)
+				}
+				opt.Step(l.Params(), g.List(), 1e-6)
+				waitDevice(b, be)
+			}
+			b.ReportMetric(float64(sparseB*b.N)/b.Elapsed().Seconds(), "samples/s")
+		})
+	})
+}
+
+func newBenchLISTA(b *testing.B, be kernels.Backend, T int) (*model.LISTA, kernels.Tensor) {
+	d, x := sparseProblem(b, be)
+	defer be.Free(d)
+	cfg := model.DefaultLISTAConfig(sparseN, sparseM)
+	cfg.Steps = T
+	l, err := model.NewLISTA(be, d, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return l, x
+}
