@@ -45,6 +45,18 @@ func (be *Backend) Hadamard(dst, x, y kernels.Tensor) {
 	})
 }
 
+// Div: dst[i] = x[i]/y[i] (IEEE: x/0 is ±Inf, 0/0 is NaN).
+func (be *Backend) Div(dst, x, y kernels.Tensor) {
+	dd, xd, yd := data("Div", dst), data("Div", x), data("Div", y)
+	n := kernels.CheckLen("Div", dst, x, y)
+	be.parallelFor(n, n, func(lo, hi int) {
+		ds, xs, ys := dd[lo:hi], xd[lo:hi], yd[lo:hi]
+		for i := range ds {
+			ds[i] = xs[i] / ys[i]
+		}
+	})
+}
+
 // BroadcastAdd: x, dst [rows, cols]; PerCol: dst[r,c] = x[r,c] + α·v[c] (v [cols]);
 // PerRow: dst[r,c] = x[r,c] + α·v[r] (v [rows]).
 func (be *Backend) BroadcastAdd(dst, x kernels.Tensor, alpha float32, v kernels.Tensor, axis kernels.Axis) {

@@ -31,6 +31,15 @@ func (b *Backend) Hadamard(dst, x, y kernels.Tensor) {
 	b.elements(&c, n)
 }
 
+// Div: dst[i] = x[i]/y[i]. dst may alias x or y.
+func (b *Backend) Div(dst, x, y kernels.Tensor) {
+	n := kernels.CheckLen("Div", dst, x, y)
+	d, xt, yt := b.t("Div", dst), b.t("Div", x), b.t("Div", y)
+	c := b.kernel("Div", b.program("hadamard.comp", elemLocal, "DIV"))
+	c.out(d).in(xt).in(yt).u32(n)
+	b.elements(&c, n)
+}
+
 // Variants of broadcast.comp, by op and axis.
 var broadcastDefines = [2][2]string{
 	{"", "PER_ROW"},         // BroadcastMul: PerCol, PerRow

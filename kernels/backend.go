@@ -109,6 +109,8 @@ type Backend interface {
 	Axpby(alpha float32, x Tensor, beta float32, y Tensor)
 	// Hadamard: dst[i] = x[i]·y[i].
 	Hadamard(dst, x, y Tensor)
+	// Div: dst[i] = x[i]/y[i] (IEEE semantics: x/0 is ±Inf, 0/0 is NaN).
+	Div(dst, x, y Tensor)
 	// BroadcastAdd: x and dst are [rows, cols];
 	// PerCol: dst[r,c] = x[r,c] + α·v[c] (v [cols]); PerRow: dst[r,c] = x[r,c] + α·v[r] (v [rows]).
 	BroadcastAdd(dst, x Tensor, alpha float32, v Tensor, axis Axis)

@@ -95,9 +95,6 @@ type groupWork struct {
 	// GroupSmoothedMM only:
 	norms, dyLam kernels.Tensor // [B,P]
 	c, ones      kernels.Tensor // [B,m]
-	zeroCol      kernels.Tensor // [B·m, 1]
-	cFlat        kernels.Tensor // view of c as [B·m]
-	vCol         kernels.Tensor // view of v as [B·m, 1]
 	lamFilled    float32        // the value dyLam holds
 }
 
@@ -234,7 +231,6 @@ func (s *GroupSparse) workFor(b int) (*groupWork, error) {
 		p := s.layout.NumPools()
 		w.norms, w.dyLam = alloc(b, p), alloc(b, p)
 		w.c, w.ones = alloc(b, s.m), alloc(b, s.m)
-		w.zeroCol = alloc(b*s.m, 1)
 	}
 	if err != nil {
 		for _, t := range made {
@@ -244,8 +240,6 @@ func (s *GroupSparse) workFor(b int) (*groupWork, error) {
 	}
 	if s.method == GroupSmoothedMM {
 		s.be.Fill(w.ones, 1)
-		w.cFlat = s.be.Reshape(w.c, b*s.m)
-		w.vCol = s.be.Reshape(w.v, b*s.m, 1)
 	}
 	s.work[b] = w
 	return w, nil
@@ -322,22 +316,18 @@ func (s *GroupSparse) fista(w *groupWork, z, x, prior kernels.Tensor) {
 // smoothedMM: z ← v·L/(L + c(z)), v = z − ∇f(z)/L, c_i = λ Σ_{j∋i} w_ji/√(ε + Σ w z²).
 func (s *GroupSparse) smoothedMM(w *groupWork, z, x, prior kernels.Tensor) {
 	be := s.be
-	b := z.Len() / s.m
 	lamOverL := s.opt.Lambda / s.Lipschitz()
 	if w.lamFilled != lamOverL {
 		be.Fill(w.dyLam, lamOverL)
 		w.lamFilled = lamOverL
 	}
-	zCol := be.Reshape(z, b*s.m, 1)
 	for range s.opt.Iters {
 		s.gradStep(w, w.v, z, x, prior)
 		// c/L = PoolNormsBackward with z replaced by ones: Σ_j (λ/L)·w_ji·1/norm_j.
 		be.PoolNorms(w.norms, z, s.pools, s.opt.Eps)
 		be.PoolNormsBackward(w.c, w.dyLam, w.ones, w.norms, s.pools)
 		be.BroadcastAdd(w.c, w.c, 1, s.oneM, kernels.PerCol) // 1 + c/L
-		// z = v/(1 + c/L). The contract has no elementwise division; NormalizeRowsBackward with
-		// y = 0 is exactly dx[r] = dy[r]/norms[r], on rows of length 1.
-		be.NormalizeRowsBackward(zCol, w.vCol, w.zeroCol, w.cFlat)
+		be.Div(z, w.v, w.c)                                  // z = v/(1 + c/L)
 	}
 }
 
@@ -354,7 +344,7 @@ func (s *GroupSparse) Free() {
 		s.power = nil
 	}
 	for b, w := range s.work {
-		for _, t := range []kernels.Tensor{w.y, w.zPrev, w.v, w.r, w.norms, w.dyLam, w.c, w.ones, w.zeroCol} {
+		for _, t := range []kernels.Tensor{w.y, w.zPrev, w.v, w.r, w.norms, w.dyLam, w.c, w.ones} {
 			if t != nil {
 				s.be.Free(t)
 			}

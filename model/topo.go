@@ -154,9 +154,8 @@ type Topo struct {
 
 	be      kernels.Backend
 	dNorm   kernels.Tensor // [m] column norms of D
-	dInv    kernels.Tensor // [m,1] their inverses
-	onesM   kernels.Tensor // [m,1]
-	zerosM  kernels.Tensor // [m,1]
+	dInv    kernels.Tensor // [m] their inverses
+	onesM   kernels.Tensor // [m]
 	batches map[int]*TopoBatch
 	// dVersion counts changes of D, so that a predictive batch's solver knows when its step
 	// size 1/L is stale.
@@ -181,13 +180,13 @@ func NewTopo(be kernels.Backend, cfg TopoConfig) (*Topo, error) {
 	layout, _ := cfg.Layout()
 	t := &Topo{Config: cfg, Layout: layout, be: be, batches: map[int]*TopoBatch{}}
 	m := cfg.Units()
-	shapes := append(cfg.ParamShapes(), []int{m}, []int{m, 1}, []int{m, 1}, []int{m, 1})
+	shapes := append(cfg.ParamShapes(), []int{m}, []int{m}, []int{m})
 	ts, err := newTensors(be, shapes...)
 	if err != nil {
 		return nil, fmt.Errorf("topo: %w", err)
 	}
 	t.We, t.B, t.G, t.D = ts[0], ts[1], ts[2], ts[3]
-	t.dNorm, t.dInv, t.onesM, t.zerosM = ts[4], ts[5], ts[6], ts[7]
+	t.dNorm, t.dInv, t.onesM = ts[4], ts[5], ts[6]
 	be.Fill(t.onesM, 1)
 	if t.Pools, err = be.NewPools(layout); err != nil {
 		t.Free()
@@ -208,7 +207,7 @@ func (t *Topo) Free() {
 		w.Free()
 	}
 	t.batches = map[int]*TopoBatch{}
-	for _, x := range []kernels.Tensor{t.We, t.B, t.G, t.D, t.dNorm, t.dInv, t.onesM, t.zerosM} {
+	for _, x := range []kernels.Tensor{t.We, t.B, t.G, t.D, t.dNorm, t.dInv, t.onesM} {
 		if x != nil {
 			t.be.Free(x)
 		}
@@ -259,9 +258,7 @@ func (t *Topo) DecoderChanged() { t.dVersion++ }
 func (t *Topo) NormalizeDecoder() {
 	be := t.be
 	be.Norms(t.dNorm, t.D, kernels.PerCol)
-	// 1/‖D_j‖: the contract has no elementwise division; NormalizeRowsBackward with y = 0 is
-	// exactly dx[r] = dy[r]/norms[r] on rows of length 1.
-	be.NormalizeRowsBackward(t.dInv, t.onesM, t.zerosM, t.dNorm)
+	be.Div(t.dInv, t.onesM, t.dNorm) // 1/‖D_j‖
 	be.BroadcastMul(t.D, t.D, t.dInv, kernels.PerCol)
 	t.DecoderChanged()
 }

@@ -32,7 +32,7 @@ func rowsCols(shape []int) (int, int) {
 	return volume(shape) / cols, cols
 }
 
-// testElementwise: Fill, Axpby, Hadamard, BroadcastAdd, BroadcastMul, each also in place.
+// testElementwise: Fill, Axpby, Hadamard, Div, BroadcastAdd, BroadcastMul, each also in place.
 // Tolerances in units of eps32 = 2u (u the unit roundoff): one rounding is ≤ u.
 func testElementwise(s *suite) {
 	for _, sh := range ewShapes {
@@ -98,6 +98,37 @@ func testElementwise(s *suite) {
 				c.b.Hadamard(dst, xt, yt)
 				c.settle("Hadamard")
 				c.expect("Hadamard", "dst", dst, want, nil, tol{0, eps32}) // one rounding
+			})
+		}
+
+		for _, alias := range []string{"none", "dst=x", "dst=y"} {
+			s.run(fmt.Sprintf("Div/%v/%s", shape, alias), sh.big, func(c *tc) {
+				x, y := c.normal(n, 1), c.normal(n, 1)
+				for i := range y { // keep the divisor away from 0 so the relative error stays one rounding
+					if y[i] >= 0 {
+						y[i] += 0.25
+					} else {
+						y[i] -= 0.25
+					}
+				}
+				var dst, xt, yt kernels.Tensor
+				switch alias {
+				case "none":
+					xt, yt = c.in("x", x, shape...), c.in("y", y, shape...)
+					dst = c.out("dst", nil, shape...)
+				case "dst=x":
+					yt = c.in("y", y, shape...)
+					dst = c.out("dst", x, shape...)
+					xt = dst
+				case "dst=y":
+					xt = c.in("x", x, shape...)
+					dst = c.out("dst", y, shape...)
+					yt = dst
+				}
+				c.b.Div(dst, xt, yt)
+				c.settle("Div")
+				// One rounding in IEEE division; GLSL allows 2.5 ulp for x/y.
+				c.expect("Div", "dst", dst, refDiv(f64(x), f64(y)), nil, tol{0, 2 * eps32})
 			})
 		}
 

@@ -27,6 +27,7 @@ func testMisuse(s *suite) {
 		{"Reshape", func(c *tc) { c.b.Reshape(c.alloc(3, 4), 5, 2) }},
 		{"Axpby", func(c *tc) { c.b.Axpby(1, c.alloc(7), 1, c.alloc(8)) }},
 		{"Hadamard", func(c *tc) { c.b.Hadamard(c.alloc(7), c.alloc(7), c.alloc(6)) }},
+		{"Div", func(c *tc) { c.b.Div(c.alloc(7), c.alloc(6), c.alloc(7)) }},
 		{"BroadcastAdd", func(c *tc) { // PerRow wants [3]
 			c.b.BroadcastAdd(c.alloc(3, 4), c.alloc(3, 4), 1, c.alloc(4), kernels.PerRow)
 		}},

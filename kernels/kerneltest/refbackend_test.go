@@ -147,6 +147,11 @@ func (r *refBackend) Axpby(alpha float32, x kernels.Tensor, beta float32, y kern
 	r.put("Axpby", y, out)
 }
 
+func (r *refBackend) Div(dst, x, y kernels.Tensor) {
+	kernels.CheckLen("Div", dst, x, y)
+	r.put("Div", dst, refDiv(r.get("Div", x), r.get("Div", y)))
+}
+
 func (r *refBackend) Hadamard(dst, x, y kernels.Tensor) {
 	if r.bug != "hadamard-no-check" {
 		kernels.CheckLen("Hadamard", dst, x, y)

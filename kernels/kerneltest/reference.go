@@ -65,6 +65,15 @@ func refAxpby(alpha float64, x []float64, beta float64, y []float64) []float64 {
 	return out
 }
 
+// refDiv returns x ⊘ y.
+func refDiv(x, y []float64) []float64 {
+	out := make([]float64, len(x))
+	for i := range x {
+		out[i] = x[i] / y[i]
+	}
+	return out
+}
+
 // refHadamard returns x ⊙ y.
 func refHadamard(x, y []float64) []float64 {
 	out := make([]float64, len(x))
