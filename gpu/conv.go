@@ -239,14 +239,3 @@ func poolUniforms(c *command, d kernels.ConvDims) {
 
 // convTiles is the number of tiles (blocks) of size t that cover n: ⌈n/t⌉.
 func convTiles(n, t int) int { return (n + t - 1) / t }
-
-// notImplemented records the sticky error "gpu: <op> not implemented yet" (after checking that
-// the operands are live tensors of this backend). The stubs of ops still to be written use it.
-func (b *Backend) notImplemented(op string, ts ...kernels.Tensor) {
-	for _, t := range ts {
-		b.t(op, t)
-	}
-	b.submit(&command{kind: cmdHost, op: op, fn: func() error {
-		return fmt.Errorf("gpu: %s not implemented yet", op)
-	}})
-}
