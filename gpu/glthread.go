@@ -131,6 +131,7 @@ func (b *Backend) start(factory ContextFactory) (err error) {
 		MaxWorkGroupSize:        lim.maxLocal,
 		MaxWorkGroupInvocations: lim.maxInvocation,
 		MaxSharedBytes:          lim.maxShared,
+		Software:                isSoftwareRenderer(str(gl.RENDERER)),
 		Extra: map[string]string{
 			"glsl":               str(gl.SHADING_LANGUAGE_VERSION),
 			"context":            ctx.Describe(),
@@ -138,6 +139,17 @@ func (b *Backend) start(factory ContextFactory) (err error) {
 		},
 	}
 	return nil
+}
+
+// isSoftwareRenderer tells Mesa's CPU rasterizers (llvmpipe, softpipe, swrast, SWR) from a GPU.
+func isSoftwareRenderer(renderer string) bool {
+	r := strings.ToLower(renderer)
+	for _, s := range []string{"llvmpipe", "softpipe", "swrast", "swr", "software"} {
+		if strings.Contains(r, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // exec runs one command on the GL thread. It returns true when the thread must stop.

@@ -37,6 +37,9 @@ type Info struct {
 	Version  string // GL version string; Go version on the CPU
 	Threads  int    // worker goroutines (CPU); 0 on the GPU
 	MaxBytes int64  // largest single tensor, in bytes (GL max storage block size)
+	// Software: the device is a CPU rasterizer (Mesa llvmpipe): correct, but far slower than the
+	// cpu backend, so Open("auto") passes it over.
+	Software bool
 	// GPU compute limits; zero on the CPU.
 	MaxWorkGroupCount       [3]int
 	MaxWorkGroupSize        [3]int

@@ -45,8 +45,10 @@ func Names() []string {
 }
 
 // Open returns the backend called name. "auto" (or "") tries the registered backends from the
-// most preferred down and returns the first that opens; the environment variable DRSAE_BACKEND,
-// when set, replaces "auto".
+// most preferred down and returns the first that opens on real hardware: a GPU backend running
+// on a software rasterizer (Info().Software) is passed over, since the cpu backend is faster;
+// name it explicitly to use it anyway. The environment variable DRSAE_BACKEND, when set,
+// replaces "auto".
 func Open(name string) (Backend, error) {
 	if name == "" || name == "auto" {
 		if env := os.Getenv("DRSAE_BACKEND"); env != "" && env != "auto" {
@@ -55,8 +57,12 @@ func Open(name string) (Backend, error) {
 		var reasons []string
 		for _, n := range Names() {
 			b, err := Open(n)
-			if err == nil {
+			if err == nil && !b.Info().Software {
 				return b, nil
+			}
+			if err == nil {
+				err = fmt.Errorf("%s is a software rasterizer, slower than the cpu backend", b.Info().Device)
+				b.Close()
 			}
 			reasons = append(reasons, fmt.Sprintf("%s: %v", n, err))
 		}

@@ -55,6 +55,9 @@ func printInfo(in kernels.Info) {
 	}
 	row("vendor", in.Vendor)
 	row("version", in.Version)
+	if in.Software {
+		row("note", "software rasterizer: correct but slower than the cpu backend; --backend auto passes it over")
+	}
 	if in.Threads > 0 {
 		row("threads", fmt.Sprint(in.Threads))
 	}
