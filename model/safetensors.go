@@ -9,9 +9,10 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/drsae/drsae/internal/atomicfile"
 )
 
 // The safetensors format (https://github.com/huggingface/safetensors, "Format"):
@@ -92,7 +93,7 @@ func SaveTensors(path string, tensors []NamedTensor, meta map[string]string) err
 		js = append(js, bytes.Repeat([]byte{' '}, pad)...)
 	}
 
-	return writeAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		var n [8]byte
 		binary.LittleEndian.PutUint64(n[:], uint64(len(js)))
 		if _, err := w.Write(n[:]); err != nil {
@@ -116,44 +117,6 @@ func SaveTensors(path string, tensors []NamedTensor, meta map[string]string) err
 		_, err := w.Write(buf)
 		return err
 	})
-}
-
-// writeAtomic writes a file through a temporary file in the same folder, fsyncs it and renames it
-// to path.
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("save %s: %v", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = write(f); err != nil {
-		return fmt.Errorf("save %s: %v", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("save %s: %v", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("save %s: %v", path, err)
-	}
-	// CreateTemp makes the file 0600; a saved model is an ordinary file.
-	if err = os.Chmod(f.Name(), 0o644); err != nil {
-		return fmt.Errorf("save %s: %v", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("save %s: %v", path, err)
-	}
-	// Make the rename itself durable; failure to sync a folder is not worth failing the save.
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }
 
 // LoadTensors reads a safetensors file written by SaveTensors or by the Python safetensors package
@@ -332,7 +295,7 @@ func SaveConfig(path string, cfg any) error {
 		return fmt.Errorf("save %s: %v", path, err)
 	}
 	js = append(js, '\n')
-	return writeAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		_, err := w.Write(js)
 		return err
 	})

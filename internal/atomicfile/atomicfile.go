@@ -1,0 +1,47 @@
+// Package atomicfile writes files so that a reader, or a crash, never sees half of one.
+package atomicfile
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Write writes a file through a temporary file in the same folder, fsyncs it and renames it
+// to path.
+func Write(path string, write func(io.Writer) error) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("save %s: %v", path, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err = write(f); err != nil {
+		return fmt.Errorf("save %s: %v", path, err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("save %s: %v", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("save %s: %v", path, err)
+	}
+	// CreateTemp makes the file 0600; a saved model is an ordinary file.
+	if err = os.Chmod(f.Name(), 0o644); err != nil {
+		return fmt.Errorf("save %s: %v", path, err)
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("save %s: %v", path, err)
+	}
+	// Make the rename itself durable; failure to sync a folder is not worth failing the save.
+	if d, derr := os.Open(dir); derr == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
