@@ -3,6 +3,8 @@ GO       ?= go
 TIMEOUT  ?= 30m
 # Every package but the GLFW one, which needs an X server and runs under xvfb-run below.
 PKGS      = $$($(GO) list ./... | grep -v '/gpu/glfw$$')
+# The model tests that run again on the GPU backend: gradients, closed forms, optimality.
+GPU_MODEL_TESTS = Gradient|IsISTA|DrSAEISTA|Optimality|ISTAIterates|ISTAOrthonormal
 
 .PHONY: all deps build run test check bench reproduce clean
 
@@ -28,11 +30,12 @@ reproduce: build
 	./drsae eval --model runs/drsae-paper.safetensors
 
 # Static checks, the whole test suite (CPU and GPU backends, the GPU through EGL on whatever
-# OpenGL driver is present — Mesa llvmpipe on a machine without a GPU), and the GLFW context
-# under a virtual X server.
+# OpenGL driver is present — Mesa llvmpipe on a machine without a GPU), the GLFW context under a
+# virtual X server, and the models' gradient and closed-form tests again on the GPU backend.
 test: deps check
 	$(GO) test -timeout $(TIMEOUT) $(PKGS)
 	xvfb-run -a $(GO) test -timeout $(TIMEOUT) ./gpu/glfw/
+	DRSAE_TEST_BACKEND=gpu $(GO) test -timeout $(TIMEOUT) -run '$(GPU_MODEL_TESTS)' ./model/
 
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -5,14 +5,13 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/drsae/drsae/cpu"
 	"github.com/drsae/drsae/kernels"
 )
 
 // drsaeTestBackend is the backend the DrSAE tests run on.
 func drsaeTestBackend(t testing.TB) kernels.Backend {
 	t.Helper()
-	return cpu.New()
+	return openTestBackend(t)
 }
 
 // refDrSAE is a float64 host reference of the DrSAE forward pass and loss, written from the

@@ -6,7 +6,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/drsae/drsae/cpu"
 	"github.com/drsae/drsae/data"
 	"github.com/drsae/drsae/kernels"
 	"gonum.org/v1/gonum/mat"
@@ -16,7 +15,7 @@ import (
 
 func newTestBackend(t testing.TB) kernels.Backend {
 	t.Helper()
-	return cpu.New()
+	return openTestBackend(t)
 }
 
 func upload(t testing.TB, be kernels.Backend, host []float32, shape ...int) kernels.Tensor {
