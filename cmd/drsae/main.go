@@ -30,11 +30,16 @@ var commands = map[string]*command{}
 func addCommand(c *command) { commands[c.name] = c }
 
 // usageError marks an error in how drsae was called: it is printed with a hint and exit code 2.
-type usageError struct{ msg string }
+type usageError struct {
+	msg   string
+	usage func() // prints the command's usage; nil where there is none
+}
 
 func (e usageError) Error() string { return e.msg }
 
-func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+func usagef(format string, args ...any) error {
+	return usageError{msg: fmt.Sprintf(format, args...)}
+}
 
 var stdout io.Writer = os.Stdout
 var stderr io.Writer = os.Stderr
@@ -76,7 +81,13 @@ func run(args []string) (code int) {
 		return 0
 	case errors.As(err, new(usageError)):
 		fmt.Fprintf(stderr, "drsae %s: %v\n", c.name, err)
-		fmt.Fprintf(stderr, "run 'drsae %s -h' for usage\n", c.name)
+		var ue usageError
+		if errors.As(err, &ue) && ue.usage != nil {
+			fmt.Fprintln(stderr)
+			ue.usage()
+		} else {
+			fmt.Fprintf(stderr, "run 'drsae %s -h' for usage\n", c.name)
+		}
 		return 2
 	default:
 		fmt.Fprintf(stderr, "drsae %s: %v\n", c.name, err)
@@ -125,10 +136,10 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 			}
 			return err
 		}
-		return usageError{err.Error()}
+		return usageError{msg: err.Error(), usage: usages[fs]}
 	}
 	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
+		return usageError{msg: fmt.Sprintf("unexpected argument %q", fs.Arg(0)), usage: usages[fs]}
 	}
 	return nil
 }

@@ -99,7 +99,7 @@ func (a *topoArch) finish() error {
 		c.Alpha, c.InferIters = 0, 0
 	}
 	if err := c.Validate(); err != nil {
-		return usageError{err.Error()}
+		return usageError{msg: err.Error()}
 	}
 	return nil
 }
