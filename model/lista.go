@@ -417,8 +417,8 @@ func Targets(be kernels.Backend, d kernels.Tensor, x []float32, lambda float64, 
 // SGD with momentum for Config.Epochs epochs on the loss ½‖z_T − z*‖², as in Gregor & LeCun
 // (2010, §3). The learning rate of each parameter is scaled by the inverse of the curvature of
 // one step's loss in it — 1/E‖x‖² for W_e, 1/E‖z*‖² for S, 1 for θ — and divided by T (T² for θ),
-// so that one Config.LearningRate fits data of any scale and any T. It returns the mean training loss ½‖z_T − z*‖²
-// of each epoch.
+// so that one Config.LearningRate fits data of any scale and any T. It returns the mean training
+// loss ½‖z_T − z*‖² of each epoch.
 func (l *LISTA) Train(x, zstar []float32, progress ProgressFunc) ([]float64, error) {
 	cfg := l.Config
 	n, m := cfg.Inputs, cfg.Atoms
