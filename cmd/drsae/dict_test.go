@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,17 +9,6 @@ import (
 	"github.com/drsae/drsae/data"
 	"github.com/drsae/drsae/model"
 )
-
-// sparseRun runs the command line with captured output: exit code, stdout, stderr.
-func sparseRun(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	oldOut, oldErr := stdout, stderr
-	stdout, stderr = &out, &errb
-	defer func() { stdout, stderr = oldOut, oldErr }()
-	code := run(args)
-	return code, out.String(), errb.String()
-}
 
 func TestDictListaBadFlags(t *testing.T) {
 	for _, tc := range []struct {
@@ -45,7 +33,7 @@ func TestDictListaBadFlags(t *testing.T) {
 		{[]string{"train", "lista", "--dict", "x.safetensors", "--lr", "-1"}, "--lr"},
 		{[]string{"encode", "--model"}, "model"},
 	} {
-		code, _, errs := sparseRun(t, tc.args...)
+		code, _, errs := drsaeRun(t, tc.args...)
 		first, _, _ := strings.Cut(errs, "\n")
 		if code != 2 || !strings.Contains(first, tc.flag) {
 			t.Errorf("%v: exit %d, first line %q; want 2 and a line naming %s", tc.args, code, first, tc.flag)
@@ -64,7 +52,7 @@ func TestDictListaCommands(t *testing.T) {
 	lista := filepath.Join(dir, "lista.safetensors")
 	ok := func(args ...string) string {
 		t.Helper()
-		code, out, errs := sparseRun(t, append(args, "--backend", "cpu")...)
+		code, out, errs := drsaeRun(t, append(args, "--backend", "cpu")...)
 		if code != 0 {
 			t.Fatalf("%v: exit %d\n%s%s", args, code, out, errs)
 		}
@@ -131,7 +119,7 @@ func TestDictListaCommands(t *testing.T) {
 		{"encode", "--model", filepath.Join(dir, "missing.safetensors")},
 		{"train", "lista", "--dict", filepath.Join(dir, "missing.safetensors")},
 	} {
-		code, _, errs := sparseRun(t, append(args, "--backend", "cpu")...)
+		code, _, errs := drsaeRun(t, append(args, "--backend", "cpu")...)
 		name := args[len(args)-1]
 		if args[len(args)-2] == "--n" {
 			name = args[len(args)-3]
@@ -142,7 +130,7 @@ func TestDictListaCommands(t *testing.T) {
 		}
 	}
 	// A dictionary's data must fit the model.
-	code, _, errs := sparseRun(t, "encode", "--model", dict, "--data", "patches", "--patch", "8", "--backend", "cpu")
+	code, _, errs := drsaeRun(t, "encode", "--model", dict, "--data", "patches", "--patch", "8", "--backend", "cpu")
 	if code != 2 || !strings.Contains(errs, "dimension 64") {
 		t.Errorf("wrong dimension: exit %d, %q", code, errs)
 	}

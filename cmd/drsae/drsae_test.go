@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,18 +9,6 @@ import (
 	"github.com/drsae/drsae/data"
 	"github.com/drsae/drsae/model"
 )
-
-// drsaeRun runs the command line with captured output and returns the exit code, stdout and
-// stderr.
-func drsaeRun(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	oldOut, oldErr := stdout, stderr
-	stdout, stderr = &out, &errb
-	defer func() { stdout, stderr = oldOut, oldErr }()
-	code := run(args)
-	return code, out.String(), errb.String()
-}
 
 func TestDrsaeBadFlags(t *testing.T) {
 	for _, tc := range []struct {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 )
@@ -33,4 +34,16 @@ func TestMainUsage(t *testing.T) {
 			t.Errorf("drsae %v printed a stack trace: %q", tc.args, errs)
 		}
 	}
+}
+
+// drsaeRun runs the command line with captured output and returns the exit code, stdout and
+// stderr.
+func drsaeRun(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	oldOut, oldErr := stdout, stderr
+	stdout, stderr = &out, &errb
+	defer func() { stdout, stderr = oldOut, oldErr }()
+	code := run(args)
+	return code, out.String(), errb.String()
 }
