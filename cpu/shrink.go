@@ -18,7 +18,10 @@ func (be *Backend) SoftShrink(dst, x, theta kernels.Tensor) {
 		for r := lo; r < hi; r++ {
 			ds, xs := dd[r*m:(r+1)*m], xd[r*m:(r+1)*m]
 			for i, v := range xs {
-				ds[i] = sign(v) * max(abs(v)-th[i], 0)
+				// sign(v)·max(|v|−θ, 0) with the sign copied bitwise: no data-dependent branch,
+				// which random-signed codes would mispredict half the time.
+				r := max(abs(v)-th[i], 0)
+				ds[i] = math.Float32frombits(math.Float32bits(r) | math.Float32bits(v)&(1<<31))
 			}
 		}
 	})
