@@ -30,7 +30,12 @@ type DrSAETrainConfig struct {
 	Patience       int     `json:"patience"`     // stop after this many discriminative epochs without a better validation error; 0: never
 	Seed           uint64  `json:"seed"`         // the minibatch order of epoch e is a function of (Seed, phase, e)
 	ReportEvery    int     `json:"report_every"` // minibatches between read-backs of the loss (and NaN checks)
-	EvalBatch      int     `json:"eval_batch"`   // batch size of validation passes
+	// Average, when > 0, keeps an exponential moving average of the parameters over the steps of
+	// the discriminative phase, a ← Average·a + (1 − Average)·θ after every step (Polyak–Ruppert
+	// averaging; not in the paper). Validation, early stopping and the saved model then use the
+	// average; the raw parameters' validation error is reported beside it.
+	Average   float64 `json:"average,omitempty"`
+	EvalBatch int     `json:"eval_batch"` // batch size of validation passes
 
 	// The data the caller trains on, recorded so that a resumed run uses the same (not read by
 	// the trainer): the data set's name and the sizes of the training and validation parts.
@@ -72,6 +77,8 @@ func (c DrSAETrainConfig) Validate() error {
 		return fmt.Errorf("report_every = %d, want > 0", c.ReportEvery)
 	case c.EvalBatch <= 0:
 		return fmt.Errorf("eval_batch = %d, want > 0", c.EvalBatch)
+	case c.Average < 0 || c.Average >= 1 || bad(c.Average):
+		return fmt.Errorf("average = %g, want 0 ≤ a < 1", c.Average)
 	}
 	return nil
 }
@@ -86,14 +93,15 @@ const (
 // DrSAETrainState is where training stands; a checkpoint stores it, and resuming from it
 // continues with the next epoch exactly as an uninterrupted run would.
 type DrSAETrainState struct {
-	Phase          string  `json:"phase"`            // PhaseUnsupervised, PhaseSupervised or PhaseDone
-	Epoch          int     `json:"epoch"`            // epochs finished in Phase
-	Samples        int64   `json:"samples"`          // training samples seen (learning-rate decay)
-	Steps          int64   `json:"steps"`            // minibatches done (repair schedule)
-	Seconds        float64 `json:"seconds"`          // training time so far
-	HasBest        bool    `json:"has_best"`         // a discriminative epoch has been validated
-	BestValidError float64 `json:"best_valid_error"` // lowest validation error so far
-	BestEpoch      int     `json:"best_epoch"`       // the discriminative epoch that reached it
+	Phase          string  `json:"phase"`                 // PhaseUnsupervised, PhaseSupervised or PhaseDone
+	Epoch          int     `json:"epoch"`                 // epochs finished in Phase
+	Samples        int64   `json:"samples"`               // training samples seen (learning-rate decay)
+	Steps          int64   `json:"steps"`                 // minibatches done (repair schedule)
+	Seconds        float64 `json:"seconds"`               // training time so far
+	HasBest        bool    `json:"has_best"`              // a discriminative epoch has been validated
+	HasAverage     bool    `json:"has_average,omitempty"` // the parameter average has started
+	BestValidError float64 `json:"best_valid_error"`      // lowest validation error so far
+	BestEpoch      int     `json:"best_epoch"`            // the discriminative epoch that reached it
 	StopReason     string  `json:"stop_reason,omitempty"`
 }
 
@@ -112,17 +120,21 @@ func (c *drsaeCheckpoint) extraPrefixes() []string {
 	if c.State.HasBest {
 		p = append(p, "best.")
 	}
+	if c.State.HasAverage {
+		p = append(p, "average.")
+	}
 	return p
 }
 
 // DrSAEEpoch is what a trainer tells its caller after every epoch.
 type DrSAEEpoch struct {
 	Phase    string
-	Epoch    int       // 1-based within Phase
-	Train    DrSAELoss // over the minibatches read back during the epoch (before their update)
-	Valid    DrSAEEval // the validation set after the epoch
-	Improved bool      // the validation error is the best so far (discriminative phase)
-	Stop     bool      // training ends after this epoch
+	Epoch    int        // 1-based within Phase
+	Train    DrSAELoss  // over the minibatches read back during the epoch (before their update)
+	Valid    DrSAEEval  // the validation set after the epoch (with Config.Average, of the average)
+	Raw      *DrSAEEval // with Config.Average in the discriminative phase: of the raw parameters
+	Improved bool       // the validation error is the best so far (discriminative phase)
+	Stop     bool       // training ends after this epoch
 }
 
 // DrSAETrainer trains a DrSAE; it owns the optimizer state and the best parameters so far.
@@ -138,6 +150,7 @@ type DrSAETrainer struct {
 	opt   *SGD
 	grads *DrSAEGrads
 	best  []kernels.Tensor // parameters at the best validation error; nil until one
+	avg   []kernels.Tensor // the moving average of the parameters (Config.Average); nil until it starts
 }
 
 // NewDrSAETrainer prepares training of m (already initialized) from the start.
@@ -171,10 +184,10 @@ func (t *DrSAETrainer) Free() {
 	be := t.Model.be
 	t.opt.Free()
 	t.grads.Free(be)
-	for _, b := range t.best {
+	for _, b := range append(t.best, t.avg...) {
 		be.Free(b)
 	}
-	t.best = nil
+	t.best, t.avg = nil, nil
 }
 
 // LR is the learning rate of the next step.
@@ -263,6 +276,11 @@ func (t *DrSAETrainer) Run(ctx context.Context, train, valid *data.Dataset, prog
 			}
 			m.Backward(w, t.grads, sup)
 			t.opt.Step(m.Params(), t.grads.List(), t.LR())
+			if sup && cfg.Average > 0 {
+				if err := t.average(); err != nil {
+					return err
+				}
+			}
 			t.State.Samples += int64(cfg.Batch)
 			t.State.Steps++
 			if t.State.Steps%int64(cfg.RepairEvery) == 0 {
@@ -271,17 +289,32 @@ func (t *DrSAETrainer) Run(ctx context.Context, train, valid *data.Dataset, prog
 			report(step, false)
 		}
 		m.Project()
-		ev, err := m.Evaluate(valid, cfg.EvalBatch, sup)
-		if err != nil {
-			if errors.Is(err, ErrNotFinite) {
-				return t.notFinite(epoch, steps, ev.DrSAELoss, fmt.Errorf("on the validation set: %w", err))
+		evaluate := func() (DrSAEEval, error) {
+			ev, err := m.Evaluate(valid, cfg.EvalBatch, sup)
+			if err != nil {
+				if errors.Is(err, ErrNotFinite) {
+					return ev, t.notFinite(epoch, steps, ev.DrSAELoss, fmt.Errorf("on the validation set: %w", err))
+				}
+				return ev, err
 			}
+			return ev, m.be.Sync()
+		}
+		ev, err := evaluate()
+		if err != nil {
 			return err
 		}
-		if err := m.be.Sync(); err != nil {
-			return err
+		var raw *DrSAEEval
+		if sup && t.avg != nil {
+			// Validate the average in the model's place; the raw parameters come back below.
+			rawEv := ev
+			raw = &rawEv
+			t.swapAverage()
+			if ev, err = evaluate(); err != nil {
+				t.swapAverage()
+				return err
+			}
 		}
-		r := DrSAEEpoch{Phase: t.State.Phase, Epoch: epoch, Train: run, Valid: ev}
+		r := DrSAEEpoch{Phase: t.State.Phase, Epoch: epoch, Train: run, Valid: ev, Raw: raw}
 		t.State.Epoch = epoch
 		t.State.Seconds = base + time.Since(start).Seconds()
 		if sup {
@@ -291,6 +324,9 @@ func (t *DrSAETrainer) Run(ctx context.Context, train, valid *data.Dataset, prog
 				}
 				t.State.HasBest, t.State.BestValidError, t.State.BestEpoch = true, ev.ErrorRate(), epoch
 				r.Improved = true
+			}
+			if raw != nil {
+				t.swapAverage()
 			}
 			if cfg.Patience > 0 && epoch-t.State.BestEpoch >= cfg.Patience {
 				t.State.StopReason = fmt.Sprintf("early stop: no better validation error in %d epochs since epoch %d", cfg.Patience, t.State.BestEpoch)
@@ -310,6 +346,9 @@ func (t *DrSAETrainer) Run(ctx context.Context, train, valid *data.Dataset, prog
 		extra := []Metric{{"valid_loss", ev.Total}, {"L0", ev.L0}}
 		if sup {
 			extra = append(extra, Metric{"valid_err", ev.ErrorRate()})
+		}
+		if raw != nil {
+			extra = append(extra, Metric{"raw_err", raw.ErrorRate()})
 		}
 		report(steps, true, extra...)
 		if onEpoch != nil {
@@ -346,6 +385,51 @@ func (t *DrSAETrainer) finish() {
 		t.State.StopReason = "all epochs done"
 	}
 	t.State.Phase = PhaseDone
+}
+
+// average updates the moving average of the parameters after a step, starting it from the
+// parameters at the first step of the discriminative phase.
+func (t *DrSAETrainer) average() error {
+	be, a := t.Model.be, float32(t.Config.Average)
+	if t.avg == nil {
+		v, err := newTensors(be, t.Model.Config.ParamShapes()...)
+		if err != nil {
+			return fmt.Errorf("drsae training: parameter average: %w", err)
+		}
+		t.avg = v
+		for i, p := range t.Model.Params() {
+			be.Copy(t.avg[i], p)
+		}
+		t.State.HasAverage = true
+		return nil
+	}
+	for i, p := range t.Model.Params() {
+		be.Axpby(1-a, p, a, t.avg[i])
+	}
+	return nil
+}
+
+// swapAverage exchanges the model's parameters with their average (twice restores them).
+func (t *DrSAETrainer) swapAverage() { t.Model.swapParams(t.avg) }
+
+// swapParams exchanges m's parameter tensors with ts (in the order of Params).
+func (m *DrSAE) swapParams(ts []kernels.Tensor) {
+	m.E, ts[0] = ts[0], m.E
+	m.S, ts[1] = ts[1], m.S
+	m.B, ts[2] = ts[2], m.B
+	m.D, ts[3] = ts[3], m.D
+	m.C, ts[4] = ts[4], m.C
+}
+
+// SaveBest saves the parameters of the best validation error so far (the model's own before
+// the discriminative phase has validated one) as a model file, with meta in its header.
+func (t *DrSAETrainer) SaveBest(path string, meta map[string]string) error {
+	if t.best == nil {
+		return t.Model.Save(path, meta)
+	}
+	t.Model.swapParams(t.best)
+	defer t.Model.swapParams(t.best)
+	return t.Model.Save(path, meta)
 }
 
 // keepBest copies the parameters into t.best.
@@ -399,8 +483,16 @@ func (t *DrSAETrainer) SaveCheckpoint(path string) error {
 		}
 		extra = append(extra, b...)
 	}
+	if t.avg != nil {
+		a, err := downloadTensors(be, DrSAEParams, t.avg, "average.")
+		if err != nil {
+			return fmt.Errorf("save %s: %w", path, err)
+		}
+		extra = append(extra, a...)
+	}
 	ck := &drsaeCheckpoint{Train: t.Config, State: t.State}
 	ck.State.HasBest = t.best != nil
+	ck.State.HasAverage = t.avg != nil
 	meta := map[string]string{"phase": t.State.Phase, "epoch": strconv.Itoa(t.State.Epoch)}
 	return t.Model.save(path, meta, extra, ck)
 }
@@ -441,6 +533,16 @@ func LoadDrSAECheckpoint(be kernels.Backend, path string) (*DrSAETrainer, error)
 		}
 		for i, n := range DrSAEParams {
 			be.Upload(t.best[i], tensors["best."+n].Data)
+		}
+	}
+	if ck.State.HasAverage {
+		if t.avg, err = newTensors(be, m.Config.ParamShapes()...); err != nil {
+			t.Free()
+			m.Free()
+			return nil, err
+		}
+		for i, n := range DrSAEParams {
+			be.Upload(t.avg[i], tensors["average."+n].Data)
 		}
 	}
 	if err := be.Sync(); err != nil {

@@ -3,6 +3,7 @@ package model
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -129,11 +130,19 @@ func hostParams(t *testing.T, m *DrSAE) map[string]HostTensor {
 // TestDrSAEResume: training 2+3 epochs straight and training them with a checkpoint saved,
 // reloaded and resumed in between give the same parameters bit for bit (parameters, velocities,
 // best parameters, epoch counter and minibatch order are all restored).
+// With Config.Average, the parameter average is restored too.
 func TestDrSAEResume(t *testing.T) {
+	for _, avg := range []float64{0, 0.9} {
+		t.Run(fmt.Sprintf("average=%g", avg), func(t *testing.T) { testDrSAEResume(t, avg) })
+	}
+}
+
+func testDrSAEResume(t *testing.T, avg float64) {
 	train := synthData(16, 3, 240, 1)
 	valid := synthData(16, 3, 60, 2)
 	cfg := DefaultDrSAETrainConfig()
 	cfg.Batch, cfg.UnsupEpochs, cfg.SupEpochs, cfg.Patience, cfg.EvalBatch = 20, 2, 3, 0, 25
+	cfg.Average = avg
 
 	straight := synthTrainer(t, train, cfg)
 	if err := straight.Run(context.Background(), train, valid, nil, nil); err != nil {
@@ -161,7 +170,7 @@ func TestDrSAEResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resumed.State.Phase != PhaseSupervised || resumed.State.Epoch != 1 || !resumed.State.HasBest {
+	if resumed.State.Phase != PhaseSupervised || resumed.State.Epoch != 1 || !resumed.State.HasBest || resumed.State.HasAverage != (avg > 0) {
 		t.Fatalf("resumed state %+v", resumed.State)
 	}
 	if err := resumed.Run(context.Background(), train, valid, nil, nil); err != nil {
@@ -266,4 +275,80 @@ func TestDrSAELoadErrors(t *testing.T) {
 		t.Errorf("truncated file: err = %v", err)
 	}
 	_ = math.Pi
+}
+
+// TestDrSAEAverage: with Config.Average, every step updates a ← a·avg + (1 − a)·θ; the
+// discriminative epochs report the raw parameters' validation beside the average's; and the
+// model left at the end is the average of the best epoch, as saved in that epoch's checkpoint.
+func TestDrSAEAverage(t *testing.T) {
+	train := synthData(16, 3, 240, 1)
+	valid := synthData(16, 3, 60, 2)
+	cfg := DefaultDrSAETrainConfig()
+	cfg.Batch, cfg.UnsupEpochs, cfg.SupEpochs, cfg.Patience, cfg.EvalBatch = 20, 1, 4, 0, 25
+	cfg.Average = 0.75
+
+	// The update rule, on the backend.
+	tr := synthTrainer(t, train, cfg)
+	be := tr.Model.be
+	if err := tr.average(); err != nil { // starts the average at θ
+		t.Fatal(err)
+	}
+	theta0 := hostParams(t, tr.Model)
+	for _, p := range tr.Model.Params() {
+		be.Axpby(1, p, 1, p) // θ ← 2θ
+	}
+	if err := tr.average(); err != nil {
+		t.Fatal(err)
+	}
+	tr.swapAverage()
+	got := hostParams(t, tr.Model)
+	tr.swapAverage()
+	for _, name := range DrSAEParams {
+		for i, v := range theta0[name].Data {
+			want := 0.75*v + 0.25*2*v
+			if d := math.Abs(float64(got[name].Data[i]) - float64(want)); d > 1e-6*(1+math.Abs(float64(want))) {
+				t.Fatalf("average %s[%d] = %g, want %g", name, i, got[name].Data[i], want)
+			}
+		}
+	}
+	tr.Free()
+
+	tr = synthTrainer(t, train, cfg)
+	defer tr.Free()
+	ck := filepath.Join(t.TempDir(), "best.safetensors")
+	raws := 0
+	err := tr.Run(context.Background(), train, valid, nil, func(e DrSAEEpoch) error {
+		if (e.Raw != nil) != (e.Phase == PhaseSupervised) {
+			t.Errorf("%s epoch %d: raw validation reported: %v", e.Phase, e.Epoch, e.Raw != nil)
+		}
+		if e.Raw != nil {
+			raws++
+		}
+		if e.Improved {
+			return tr.SaveCheckpoint(ck)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raws != cfg.SupEpochs {
+		t.Errorf("%d discriminative epochs reported the raw parameters, want %d", raws, cfg.SupEpochs)
+	}
+	tensors, _, err := LoadTensors(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	final := hostParams(t, tr.Model)
+	for _, name := range DrSAEParams {
+		a := tensors["average."+name].Data
+		if len(a) == 0 {
+			t.Fatalf("checkpoint of the best epoch has no average.%s", name)
+		}
+		for i := range a {
+			if a[i] != final[name].Data[i] {
+				t.Fatalf("final %s[%d] = %g, the best epoch's average %g", name, i, final[name].Data[i], a[i])
+			}
+		}
+	}
 }

@@ -66,6 +66,7 @@ func drsaeTrain(args []string) error {
 	fs.Float64Var(&tc.Momentum, "momentum", tc.Momentum, "SGD momentum (0: plain SGD)")
 	fs.Float64Var(&tc.ClassLRDivisor, "class-lr-divisor", tc.ClassLRDivisor, "C's learning rate is further divided by this (the authors' code: 5)")
 	fs.IntVar(&tc.RepairEvery, "repair-every", tc.RepairEvery, "minibatches between projections onto the norm constraints")
+	fs.Float64Var(&tc.Average, "average", tc.Average, "keep a moving average of the parameters over the discriminative steps, with this decay per step (e.g. 0.9995; 0: off); validation, early stopping and the saved model use it")
 	fs.IntVar(&tc.Patience, "patience", tc.Patience, "stop after this many discriminative epochs without a better validation error (0: never)")
 	seed := fs.Uint64("seed", tc.Seed, "random seed (initialization and minibatch order)")
 	trainSize := fs.Int("train-size", 50000, "training digits (the first of the 60,000); the rest, up to --valid-size, validate")
@@ -111,6 +112,8 @@ func drsaeTrain(args []string) error {
 		return usagef("--class-lr-divisor %g: want > 0", tc.ClassLRDivisor)
 	case tc.RepairEvery <= 0:
 		return usagef("--repair-every %d: want > 0", tc.RepairEvery)
+	case tc.Average < 0 || tc.Average >= 1 || math.IsNaN(tc.Average):
+		return usagef("--average %g: want 0 ≤ a < 1", tc.Average)
 	case tc.Patience < 0:
 		return usagef("--patience %d: want ≥ 0", tc.Patience)
 	case *trainSize <= 0 || *trainSize > 60000:
@@ -125,7 +128,7 @@ func drsaeTrain(args []string) error {
 		return usagef("--out %q: want a file name ending in .safetensors", *out)
 	}
 	if *resume != "" {
-		for _, f := range []string{"units", "T", "lambda", "recon-weight", "class-weight", "e-radius", "batch", "unsup-epochs", "lr", "lr-decay", "momentum", "class-lr-divisor", "repair-every", "seed", "data", "train-size", "valid-size"} {
+		for _, f := range []string{"units", "T", "lambda", "recon-weight", "class-weight", "e-radius", "batch", "unsup-epochs", "lr", "lr-decay", "momentum", "class-lr-divisor", "average", "repair-every", "seed", "data", "train-size", "valid-size"} {
 			if set[f] {
 				return usagef("--%s cannot change on --resume: it is taken from the checkpoint", f)
 			}
@@ -212,8 +215,12 @@ func drsaeTrain(args []string) error {
 	}
 	info := be.Info()
 	c := m.Config
-	fmt.Fprintf(stderr, "drsae %d-%d^%d-%d on %s (%s), λ=%g, batch %d, lr %g, momentum %g; %d unsupervised + ≤%d discriminative epochs; train %d, validate %d\n",
-		c.Inputs, c.Units, c.T, c.Classes, info.Name, info.Device, c.Lambda, tr.Config.Batch, tr.Config.LR, tr.Config.Momentum,
+	avg := ""
+	if tr.Config.Average > 0 {
+		avg = fmt.Sprintf(", parameter average %g", tr.Config.Average)
+	}
+	fmt.Fprintf(stderr, "drsae %d-%d^%d-%d on %s (%s), λ=%g, batch %d, lr %g, momentum %g%s; %d unsupervised + ≤%d discriminative epochs; train %d, validate %d\n",
+		c.Inputs, c.Units, c.T, c.Classes, info.Name, info.Device, c.Lambda, tr.Config.Batch, tr.Config.LR, tr.Config.Momentum, avg,
 		tr.Config.UnsupEpochs, tr.Config.SupEpochs, trainSet.N, validSet.N)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -224,7 +231,7 @@ func drsaeTrain(args []string) error {
 			return err
 		}
 		if e.Improved || (e.Phase == model.PhaseUnsupervised && tr.Config.SupEpochs == 0) {
-			return m.Save(modelPath, drsaeMeta(tr, e.Valid.ErrorRate(), -1, time.Since(start)))
+			return tr.SaveBest(modelPath, drsaeMeta(tr, e.Valid.ErrorRate(), -1, time.Since(start)))
 		}
 		return nil
 	})
