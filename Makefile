@@ -3,8 +3,9 @@ GO       ?= go
 TIMEOUT  ?= 30m
 # Every package but the GLFW one, which needs an X server and runs under xvfb-run below.
 PKGS      = $$($(GO) list ./... | grep -v '/gpu/glfw$$')
-# The model tests that run again on the GPU backend: gradients, closed forms, optimality.
-GPU_MODEL_TESTS = Gradient|IsISTA|DrSAEISTA|Optimality|ISTAIterates|ISTAOrthonormal
+# The model tests that run again on the GPU backend: gradients, closed forms, optimality, and
+# the whole DrSAE step compared with the cpu backend at the paper's size.
+GPU_MODEL_TESTS = Gradient|IsISTA|DrSAEISTA|Optimality|ISTAIterates|ISTAOrthonormal|BackendsAgree
 
 .PHONY: all deps build run test check bench reproduce clean
 

@@ -171,6 +171,7 @@ func (b *Backend) exec(c *command) (stop bool) {
 		gl.BindBuffer(gl.SHADER_STORAGE_BUFFER, c.buf.id)
 		gl.BufferData(gl.SHADER_STORAGE_BUFFER, c.buf.bytes, nil, gl.DYNAMIC_COPY)
 		gl.ClearBufferData(gl.SHADER_STORAGE_BUFFER, gl.R32F, gl.RED, gl.FLOAT, nil)
+		g.transfer(nil, c.buf) // the clear is a write that later work must wait for
 		g.live[c.buf] = struct{}{}
 		if e := gl.GetError(); e != gl.NO_ERROR {
 			g.fail(fmt.Errorf("gpu: %s: allocating %d bytes: %s", c.op, c.buf.bytes, glErrorName(e)))
@@ -183,13 +184,26 @@ func (b *Backend) exec(c *command) (stop bool) {
 		if g.err != nil {
 			return
 		}
-		g.barrierFor(c.buf, false)
-		gl.BindBuffer(gl.SHADER_STORAGE_BUFFER, c.buf.id)
+		// Through a staging buffer that no earlier command uses, copied on the device: the copy
+		// is ordered after the work queued before it (a dispatch still reading the old
+		// contents, the clear of a new buffer). Writing the buffer itself with glBufferSubData
+		// raced with that work on NVIDIA's driver 580: uploads were lost or overwrote data an
+		// earlier dispatch had not yet read.
+		var staging uint32
+		gl.GenBuffers(1, &staging)
+		gl.BindBuffer(gl.COPY_READ_BUFFER, staging)
+		n := 4 * len(c.host)
 		if c.hostInt != nil {
-			gl.BufferSubData(gl.SHADER_STORAGE_BUFFER, 0, 4*len(c.hostInt), unsafe.Pointer(&c.hostInt[0]))
+			n = 4 * len(c.hostInt)
+			gl.BufferData(gl.COPY_READ_BUFFER, n, unsafe.Pointer(&c.hostInt[0]), gl.STREAM_DRAW)
 		} else {
-			gl.BufferSubData(gl.SHADER_STORAGE_BUFFER, 0, 4*len(c.host), unsafe.Pointer(&c.host[0]))
+			gl.BufferData(gl.COPY_READ_BUFFER, n, unsafe.Pointer(&c.host[0]), gl.STREAM_DRAW)
 		}
+		g.barrierFor(c.buf, true)
+		gl.BindBuffer(gl.COPY_WRITE_BUFFER, c.buf.id)
+		gl.CopyBufferSubData(gl.COPY_READ_BUFFER, gl.COPY_WRITE_BUFFER, 0, 0, n)
+		gl.DeleteBuffers(1, &staging) // freed by the driver once the copy is done
+		g.transfer(nil, c.buf)
 		g.check(c, "uploading")
 	case cmdDownload:
 		if g.err == nil && len(c.host) > 0 {
@@ -208,6 +222,7 @@ func (b *Backend) exec(c *command) (stop bool) {
 		gl.BindBuffer(gl.COPY_READ_BUFFER, c.src.id)
 		gl.BindBuffer(gl.COPY_WRITE_BUFFER, c.buf.id)
 		gl.CopyBufferSubData(gl.COPY_READ_BUFFER, gl.COPY_WRITE_BUFFER, 0, 0, c.bytes)
+		g.transfer(c.src, c.buf)
 		g.check(c, "copying")
 	case cmdDispatch:
 		if g.err != nil {
@@ -267,7 +282,7 @@ func (b *Backend) dispatch(c *command) {
 		}
 	}
 	if need {
-		gl.MemoryBarrier(gl.SHADER_STORAGE_BARRIER_BIT | gl.BUFFER_UPDATE_BARRIER_BIT)
+		gl.MemoryBarrier(barrierBits)
 		g.barrier = g.seq
 	}
 	g.seq++
@@ -304,13 +319,29 @@ func (b *Backend) dispatch(c *command) {
 	}
 }
 
+// barrierBits are the glMemoryBarrier bits of every barrier: shader storage for dispatch after
+// dispatch, buffer update for copies and downloads after dispatches (and the reverse).
+const barrierBits = gl.SHADER_STORAGE_BARRIER_BIT | gl.BUFFER_UPDATE_BARRIER_BIT
+
 // barrierFor issues a barrier before a buffer operation (copy, upload, download) on buf when a
-// dispatch wrote it since the last barrier.
+// dispatch or transfer wrote it since the last barrier, or, for an operation that writes buf,
+// read it.
 func (g *glThread) barrierFor(buf *buffer, write bool) {
 	if buf.wrote > g.barrier || write && buf.read > g.barrier {
-		gl.MemoryBarrier(gl.SHADER_STORAGE_BARRIER_BIT | gl.BUFFER_UPDATE_BARRIER_BIT)
+		gl.MemoryBarrier(barrierBits)
 		g.barrier = g.seq
 	}
+}
+
+// transfer records a device-side copy (or clear, src nil) into dst as one step of the sequence,
+// so that the next dispatch or transfer touching src or dst is preceded by a barrier: the GL
+// specification orders copies and dispatches by itself, but NVIDIA's driver needed the barrier.
+func (g *glThread) transfer(src, dst *buffer) {
+	g.seq++
+	if src != nil {
+		src.read = g.seq
+	}
+	dst.wrote = g.seq
 }
 
 func (g *glThread) free(buf *buffer) {

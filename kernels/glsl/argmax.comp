@@ -24,7 +24,7 @@ void main() {
 		uint row = b * k;
 		float v = NEG_INF;
 		uint idx = 0xffffffffu;
-		for (uint c = t; c < k; c += uint(LOCAL_SIZE)) {
+		FOR_STRIDED(uint, c, t, k, LOCAL_SIZE) {
 			float w = logits[row + c];
 			if (idx == 0xffffffffu || w > v) {
 				v = w;

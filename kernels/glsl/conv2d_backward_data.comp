@@ -80,14 +80,14 @@ void main() {
 		}
 		for (int k = 0; k < K; k += 4) {
 			SYNC_SHARED(); // the previous channels (or item) are done with ys and ws
-			for (int e = lid; e < DH * DW; e += TW * TH) {
+			FOR_STRIDED(int, e, lid, DH * DW, TW * TH) {
 				int i = i0 + e / DW, j = j0 + e % DW;
 				bool in_y = i >= 0 && i < Ho && j >= 0 && j < Wo;
 				int yi = (n * K + k) * plane + i * Wo + j;
 				ys[e] = vec4(in_y ? dy[yi] : 0.0, in_y && k + 1 < K ? dy[yi + plane] : 0.0,
 					in_y && k + 2 < K ? dy[yi + 2 * plane] : 0.0, in_y && k + 3 < K ? dy[yi + 3 * plane] : 0.0);
 			}
-			for (int e = lid; e < CB * taps; e += TW * TH) {
+			FOR_STRIDED(int, e, lid, CB * taps, TW * TH) {
 				int c = c0 + e / taps;
 				int wi = (k * C + c) * taps + e % taps, next = C * taps; // next: the same tap of k+1
 				ws[e] = c >= C ? vec4(0.0) : vec4(w[wi], k + 1 < K ? w[wi + next] : 0.0,

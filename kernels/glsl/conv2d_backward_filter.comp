@@ -44,9 +44,13 @@ void main() {
 		int c = t % C;
 		int k0 = (t / C) * 4;
 		vec4 acc[4] = vec4[4](vec4(0.0), vec4(0.0), vec4(0.0), vec4(0.0));
-		for (int n = nStart, i = iStart, j = jStart; n < N; ) {
+		// The same number of iterations in every invocation (see FOR_STRIDED in the header):
+		// invocations past the last term idle through the final one.
+		int iters = (N * plane + LOCAL_SIZE - 1) / LOCAL_SIZE;
+		int n = nStart, i = iStart, j = jStart;
+		for (int it = 0; it < iters; it++) {
 			int r = i * sh + p - ph;
-			if (r >= 0 && r < H) {
+			if (n < N && r >= 0 && r < H) {
 				int yi = (n * K + k0) * plane + i * Wo + j;
 				vec4 d = vec4(dy[yi], k0 + 1 < K ? dy[yi + plane] : 0.0,
 					k0 + 2 < K ? dy[yi + 2 * plane] : 0.0, k0 + 3 < K ? dy[yi + 3 * plane] : 0.0);

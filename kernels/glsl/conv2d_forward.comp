@@ -65,11 +65,11 @@ void main() {
 		for (int c = 0; c < C; c++) {
 			SYNC_SHARED(); // the previous channel (or item) is done with xs and ws
 			int xbase = (n * C + c) * H * W;
-			for (int e = lid; e < IH * IW; e += TW * TH) {
+			FOR_STRIDED(int, e, lid, IH * IW, TW * TH) {
 				int r = r0 + e / IW, s = c0 + e % IW;
 				xs[e] = (r >= 0 && r < H && s >= 0 && s < W) ? x[xbase + r * W + s] : 0.0;
 			}
-			for (int e = lid; e < KB4 * taps; e += TW * TH) {
+			FOR_STRIDED(int, e, lid, KB4 * taps, TW * TH) {
 				int k = k0 + 4 * (e % KB4), tap = e / KB4;
 				int wi = (k * C + c) * taps + tap, next = C * taps; // next: the same tap of k+1
 				ws[e] = vec4(k < K ? w[wi] : 0.0, k + 1 < K ? w[wi + next] : 0.0,

@@ -19,13 +19,26 @@
 // g is the same for the whole group, so barrier() may be called inside.
 #define FOR_EACH_GROUP(g, n) for (uint g = GROUP_ID; g < uint(n); g += GROUP_COUNT)
 
+// FOR_STRIDED(T, i, first, n, step): for i = first, first+step, … < n, with the same number of
+// iterations, ⌈n/step⌉, in every invocation (first < step); the body runs only where i < n.
+// Loops that run before a barrier() must have the same trip count in every invocation: on
+// NVIDIA's driver 580 a barrier after a loop whose trip count varied across the work group let
+// some invocations through early (SoftmaxXent read a reduction's result after other invocations
+// had overwritten it; see bench/RESULTS.md).
+#define FOR_STRIDED(T, i, first, n, step) \
+	for (T strided_k_ = T(0), i = T(first); strided_k_ < (T(n) + T(step) - T(1)) / T(step); strided_k_++, i += T(step)) \
+		if (i < T(n))
+
 // SYNC_SHARED: make shared-memory writes of the group visible and wait for every invocation.
 #define SYNC_SHARED() { memoryBarrierShared(); barrier(); }
 
 #ifdef GROUP_REDUCE
 // Tree reductions over one work group of LOCAL_SIZE invocations (a power of two). Every
 // invocation of the group must call them, in uniform control flow.
+// groupMax has its own array, so that a groupSum right after it never overwrites the maximum
+// before every invocation has read it.
 shared float reduce_[LOCAL_SIZE];
+shared float reduceMax_[LOCAL_SIZE];
 
 float groupSum(float v) {
 	uint t = gl_LocalInvocationIndex;
@@ -44,15 +57,15 @@ float groupSum(float v) {
 
 float groupMax(float v) {
 	uint t = gl_LocalInvocationIndex;
-	reduce_[t] = v;
+	reduceMax_[t] = v;
 	SYNC_SHARED();
 	for (uint s = uint(LOCAL_SIZE) / 2u; s > 0u; s >>= 1) {
 		if (t < s) {
-			reduce_[t] = max(reduce_[t], reduce_[t + s]);
+			reduceMax_[t] = max(reduceMax_[t], reduceMax_[t + s]);
 		}
 		SYNC_SHARED();
 	}
-	float r = reduce_[0];
+	float r = reduceMax_[0];
 	SYNC_SHARED();
 	return r;
 }

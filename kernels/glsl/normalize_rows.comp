@@ -15,7 +15,7 @@ void main() {
 	uint t = gl_LocalInvocationIndex;
 	FOR_EACH_GROUP(r, rows) {
 		float s = 0.0;
-		for (uint c = t; c < cols; c += uint(LOCAL_SIZE)) {
+		FOR_STRIDED(uint, c, t, cols, LOCAL_SIZE) {
 			float v = x[r * cols + c];
 			s += v * v;
 		}
@@ -23,7 +23,7 @@ void main() {
 		if (t == 0u) {
 			norms[r] = norm;
 		}
-		for (uint c = t; c < cols; c += uint(LOCAL_SIZE)) {
+		FOR_STRIDED(uint, c, t, cols, LOCAL_SIZE) {
 			dst[r * cols + c] = x[r * cols + c] / norm;
 		}
 	}

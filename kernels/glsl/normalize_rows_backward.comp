@@ -16,12 +16,12 @@ void main() {
 	uint t = gl_LocalInvocationIndex;
 	FOR_EACH_GROUP(r, rows) {
 		float s = 0.0;
-		for (uint c = t; c < cols; c += uint(LOCAL_SIZE)) {
+		FOR_STRIDED(uint, c, t, cols, LOCAL_SIZE) {
 			s += y[r * cols + c] * dy[r * cols + c];
 		}
 		float yd = groupSum(s);
 		float norm = norms[r];
-		for (uint c = t; c < cols; c += uint(LOCAL_SIZE)) {
+		FOR_STRIDED(uint, c, t, cols, LOCAL_SIZE) {
 			uint i = r * cols + c;
 			dx[i] = (dy[i] - y[i] * yd) / norm;
 		}

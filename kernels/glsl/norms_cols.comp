@@ -14,8 +14,8 @@ void main() {
 	FOR_EACH_GROUP(g, (cols + COL_BLOCK - 1u) / COL_BLOCK) {
 		uint col = g * COL_BLOCK + gl_LocalInvocationIndex % COL_BLOCK;
 		float s = 0.0;
-		if (col < cols) {
-			for (uint r = lane; r < rows; r += COL_LANES) {
+		FOR_STRIDED(uint, r, lane, rows, COL_LANES) {
+			if (col < cols) {
 				float v = x[r * cols + col];
 				s += v * v;
 			}

@@ -14,16 +14,16 @@ void main() {
 	FOR_EACH_GROUP(g, (cols + COL_BLOCK - 1u) / COL_BLOCK) {
 		uint col = g * COL_BLOCK + gl_LocalInvocationIndex % COL_BLOCK;
 		float s = 0.0;
-		if (col < cols) {
-			for (uint r = lane; r < rows; r += COL_LANES) {
+		FOR_STRIDED(uint, r, lane, rows, COL_LANES) {
+			if (col < cols) {
 				float v = x[r * cols + col];
 				s += v * v;
 			}
 		}
 		float norm = sqrt(columnSum(s));
-		if (col < cols && norm > radius) {
-			float scale = radius / norm;
-			for (uint r = lane; r < rows; r += COL_LANES) {
+		float scale = radius / norm;
+		FOR_STRIDED(uint, r, lane, rows, COL_LANES) {
+			if (col < cols && norm > radius) {
 				x[r * cols + col] *= scale;
 			}
 		}

@@ -13,14 +13,14 @@ void main() {
 	uint t = gl_LocalInvocationIndex;
 	FOR_EACH_GROUP(r, rows) {
 		float s = 0.0;
-		for (uint c = t; c < cols; c += uint(LOCAL_SIZE)) {
+		FOR_STRIDED(uint, c, t, cols, LOCAL_SIZE) {
 			float v = x[r * cols + c];
 			s += v * v;
 		}
 		float norm = sqrt(groupSum(s));
 		if (norm > radius) {
 			float scale = radius / norm;
-			for (uint c = t; c < cols; c += uint(LOCAL_SIZE)) {
+			FOR_STRIDED(uint, c, t, cols, LOCAL_SIZE) {
 				x[r * cols + c] *= scale;
 			}
 		}

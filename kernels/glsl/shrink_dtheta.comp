@@ -18,9 +18,9 @@ void main() {
 	FOR_EACH_GROUP(g, (m + COL_BLOCK - 1u) / COL_BLOCK) {
 		uint col = g * COL_BLOCK + gl_LocalInvocationIndex % COL_BLOCK;
 		float s = 0.0;
-		if (col < m) {
-			float t = theta[col];
-			for (uint r = lane; r < rows; r += COL_LANES) {
+		float t = col < m ? theta[col] : 0.0;
+		FOR_STRIDED(uint, r, lane, rows, COL_LANES) {
+			if (col < m) {
 				float v = x[r * m + col];
 #ifdef ONE_SIDED
 				if (v > t) {

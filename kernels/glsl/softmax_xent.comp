@@ -23,16 +23,16 @@ void main() {
 		uint target = valid ? uint(label) : 0u;
 
 		float mx = NEG_INF;
-		for (uint c = t; c < k; c += uint(LOCAL_SIZE)) {
+		FOR_STRIDED(uint, c, t, k, LOCAL_SIZE) {
 			mx = max(mx, logits[row + c]);
 		}
 		mx = groupMax(mx);
 		float s = 0.0;
-		for (uint c = t; c < k; c += uint(LOCAL_SIZE)) {
+		FOR_STRIDED(uint, c, t, k, LOCAL_SIZE) {
 			s += exp(logits[row + c] - mx);
 		}
 		float lse = mx + log(groupSum(s)); // log Σ exp(logits)
-		for (uint c = t; c < k; c += uint(LOCAL_SIZE)) {
+		FOR_STRIDED(uint, c, t, k, LOCAL_SIZE) {
 			float p = exp(logits[row + c] - lse);
 			grad[row + c] = valid ? (c == target ? p - 1.0 : p) : NAN;
 		}
