@@ -205,17 +205,21 @@ func (t *DrSAETrainer) LR() float64 {
 func (t *DrSAETrainer) Run(ctx context.Context, train, valid *data.Dataset, progress ProgressFunc, onEpoch func(DrSAEEpoch) error) error {
 	m, cfg := t.Model, t.Config
 	c := m.Config
-	if train.Dim() != c.Inputs || valid.Dim() != c.Inputs {
+	if train.Dim() != c.Inputs {
 		return fmt.Errorf("drsae training: the data have %d features per sample, the model takes %d", train.Dim(), c.Inputs)
 	}
-	if train.Classes > c.Classes || valid.Classes > c.Classes {
-		return fmt.Errorf("drsae training: the data have %d classes, the model's classifier %d", max(train.Classes, valid.Classes), c.Classes)
+	if train.Classes > c.Classes || valid != nil && valid.Classes > c.Classes {
+		return fmt.Errorf("drsae training: the data have %d classes, the model's classifier %d", train.Classes, c.Classes)
 	}
 	if train.N < cfg.Batch {
 		return fmt.Errorf("drsae training: %d training samples, fewer than one minibatch of %d", train.N, cfg.Batch)
 	}
-	if valid.N == 0 {
-		return errors.New("drsae training: the validation set is empty")
+	// Without a validation set (the final fit on all the training data, once a schedule has been
+	// chosen on a split), no epoch is validated: every discriminative epoch counts as the best,
+	// so training runs all its epochs and the model is the last one (or its average).
+	noValid := valid == nil || valid.N == 0
+	if !noValid && valid.Dim() != c.Inputs {
+		return fmt.Errorf("drsae training: the data have %d features per sample, the model takes %d", valid.Dim(), c.Inputs)
 	}
 	w, err := m.batchFor(cfg.Batch)
 	if err != nil {
@@ -290,6 +294,9 @@ func (t *DrSAETrainer) Run(ctx context.Context, train, valid *data.Dataset, prog
 		}
 		m.Project()
 		evaluate := func() (DrSAEEval, error) {
+			if noValid {
+				return DrSAEEval{}, m.be.Sync()
+			}
 			ev, err := m.Evaluate(valid, cfg.EvalBatch, sup)
 			if err != nil {
 				if errors.Is(err, ErrNotFinite) {
@@ -318,11 +325,14 @@ func (t *DrSAETrainer) Run(ctx context.Context, train, valid *data.Dataset, prog
 		t.State.Epoch = epoch
 		t.State.Seconds = base + time.Since(start).Seconds()
 		if sup {
-			if !t.State.HasBest || ev.ErrorRate() < t.State.BestValidError {
+			if !t.State.HasBest || noValid || ev.ErrorRate() < t.State.BestValidError {
 				if err := t.keepBest(); err != nil {
 					return err
 				}
-				t.State.HasBest, t.State.BestValidError, t.State.BestEpoch = true, ev.ErrorRate(), epoch
+				t.State.HasBest, t.State.BestEpoch = true, epoch
+				if !noValid {
+					t.State.BestValidError = ev.ErrorRate()
+				}
 				r.Improved = true
 			}
 			if raw != nil {
@@ -343,12 +353,15 @@ func (t *DrSAETrainer) Run(ctx context.Context, train, valid *data.Dataset, prog
 		if r.Stop {
 			t.finish()
 		}
-		extra := []Metric{{"valid_loss", ev.Total}, {"L0", ev.L0}}
-		if sup {
-			extra = append(extra, Metric{"valid_err", ev.ErrorRate()})
-		}
-		if raw != nil {
-			extra = append(extra, Metric{"raw_err", raw.ErrorRate()})
+		var extra []Metric
+		if !noValid {
+			extra = append(extra, Metric{"valid_loss", ev.Total}, Metric{"L0", ev.L0})
+			if sup {
+				extra = append(extra, Metric{"valid_err", ev.ErrorRate()})
+			}
+			if raw != nil {
+				extra = append(extra, Metric{"raw_err", raw.ErrorRate()})
+			}
 		}
 		report(steps, true, extra...)
 		if onEpoch != nil {

@@ -352,3 +352,47 @@ func TestDrSAEAverage(t *testing.T) {
 		}
 	}
 }
+
+// TestDrSAENoValidation: without a validation set, training runs every epoch (no early stop),
+// the model left is the last epoch's average, and the checkpoint's JSON stays valid.
+func TestDrSAENoValidation(t *testing.T) {
+	train := synthData(16, 3, 240, 1)
+	cfg := DefaultDrSAETrainConfig()
+	cfg.Batch, cfg.UnsupEpochs, cfg.SupEpochs, cfg.Patience, cfg.EvalBatch = 20, 1, 4, 1, 25
+	cfg.Average = 0.5
+	tr := synthTrainer(t, train, cfg)
+	defer tr.Free()
+	ck := filepath.Join(t.TempDir(), "last.safetensors")
+	epochs := 0
+	err := tr.Run(context.Background(), train, &data.Dataset{}, nil, func(e DrSAEEpoch) error {
+		epochs++
+		if e.Phase == PhaseSupervised && !e.Improved {
+			t.Errorf("discriminative epoch %d not kept as the best without validation", e.Epoch)
+		}
+		return tr.SaveCheckpoint(ck)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if epochs != cfg.UnsupEpochs+cfg.SupEpochs || tr.State.BestEpoch != cfg.SupEpochs {
+		t.Fatalf("%d epochs, best epoch %d: want %d and %d", epochs, tr.State.BestEpoch, cfg.UnsupEpochs+cfg.SupEpochs, cfg.SupEpochs)
+	}
+	resumed, err := LoadDrSAECheckpoint(drsaeTestBackend(t), ck)
+	if err != nil {
+		t.Fatalf("checkpoint of a run without validation: %v", err)
+	}
+	defer resumed.Free()
+	tensors, _, err := LoadTensors(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	final := hostParams(t, tr.Model)
+	for _, name := range DrSAEParams {
+		a := tensors["average."+name].Data
+		for i := range a {
+			if a[i] != final[name].Data[i] {
+				t.Fatalf("final %s[%d] = %g, the last epoch's average %g", name, i, final[name].Data[i], a[i])
+			}
+		}
+	}
+}

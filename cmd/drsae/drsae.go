@@ -70,7 +70,7 @@ func drsaeTrain(args []string) error {
 	fs.IntVar(&tc.Patience, "patience", tc.Patience, "stop after this many discriminative epochs without a better validation error (0: never)")
 	seed := fs.Uint64("seed", tc.Seed, "random seed (initialization and minibatch order)")
 	trainSize := fs.Int("train-size", 50000, "training digits (the first of the 60,000); the rest, up to --valid-size, validate")
-	validSize := fs.Int("valid-size", 10000, "validation digits, taken after the training digits")
+	validSize := fs.Int("valid-size", 10000, "validation digits, taken after the training digits (0: none — no early stopping; the model is the last epoch's, for a final fit on all 60,000 digits with a schedule chosen on a split)")
 	maxTime := fs.Duration("max-time", 0, "wall-clock budget: stop (keeping the best model) when another epoch would not end within it; 0: none")
 	quiet := fs.Bool("quiet", false, "no progress bar: one line per epoch")
 	if err := parseFlags(fs, args); err != nil {
@@ -118,8 +118,8 @@ func drsaeTrain(args []string) error {
 		return usagef("--patience %d: want ≥ 0", tc.Patience)
 	case *trainSize <= 0 || *trainSize > 60000:
 		return usagef("--train-size %d: want 1..60000", *trainSize)
-	case *validSize <= 0 || *trainSize+*validSize > 60000:
-		return usagef("--valid-size %d: want 1..%d (60000 − --train-size)", *validSize, 60000-*trainSize)
+	case *validSize < 0 || *trainSize+*validSize > 60000:
+		return usagef("--valid-size %d: want 0..%d (60000 − --train-size)", *validSize, 60000-*trainSize)
 	case *maxTime < 0:
 		return usagef("--max-time %v: want ≥ 0", *maxTime)
 	case tc.Batch > *trainSize:
@@ -256,11 +256,19 @@ func drsaeTrain(args []string) error {
 	if err := tr.SaveCheckpoint(ckPath); err != nil {
 		return err
 	}
-	if err := m.Save(modelPath, drsaeMeta(tr, tr.State.BestValidError, testErr, elapsed)); err != nil {
+	bestValid := tr.State.BestValidError
+	if validSet.N == 0 {
+		bestValid = math.NaN()
+	}
+	if err := m.Save(modelPath, drsaeMeta(tr, bestValid, testErr, elapsed)); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "stopped: %s\n", tr.State.StopReason)
-	if tr.State.HasBest {
+	switch {
+	case tr.State.HasBest && validSet.N == 0:
+		fmt.Fprintf(stdout, "no validation set: the model is that of discriminative epoch %d; test error %.2f%% (%d of %d)\n",
+			tr.State.BestEpoch, 100*testErr, ev.Errors, ev.N)
+	case tr.State.HasBest:
 		fmt.Fprintf(stdout, "best validation error %.2f%% (discriminative epoch %d); test error %.2f%% (%d of %d)\n",
 			100*tr.State.BestValidError, tr.State.BestEpoch, 100*testErr, ev.Errors, ev.N)
 	}
@@ -275,8 +283,10 @@ func drsaeMeta(tr *model.DrSAETrainer, validErr, testErr float64, elapsed time.D
 	m := map[string]string{
 		"phase":            tr.State.Phase,
 		"epoch":            fmt.Sprint(tr.State.Epoch),
-		"valid_error":      fmt.Sprintf("%.6f", validErr),
 		"training_seconds": fmt.Sprintf("%.0f", tr.State.Seconds),
+	}
+	if !math.IsNaN(validErr) {
+		m["valid_error"] = fmt.Sprintf("%.6f", validErr)
 	}
 	if testErr >= 0 {
 		m["test_error"] = fmt.Sprintf("%.6f", testErr)
