@@ -117,7 +117,13 @@ func newFlags(name, args, summary string) *flag.FlagSet {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {} // the flag package calls it on every error too; parseFlags prints it on -h
 	usages[fs] = func() {
-		fmt.Fprintf(stderr, "usage: drsae %s %s\n\n%s\n\nflags:\n", name, args, summary)
+		fmt.Fprintf(stderr, "usage: drsae %s\n\n%s\n", strings.TrimSpace(name+" "+args), summary)
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n == 0 {
+			return
+		}
+		fmt.Fprintf(stderr, "\nflags:\n")
 		fs.SetOutput(stderr)
 		fs.PrintDefaults()
 		fs.SetOutput(io.Discard)
