@@ -17,11 +17,11 @@ deps:
 build: deps
 	$(GO) build -o drsae ./cmd/drsae
 
-# The main job: train the DrSAE on MNIST with the default settings (784-200-10, T=5; under 15
+# The main job: train a DrSAE on MNIST with the default schedule (784-200-10, T=5; under 15
 # minutes on 2 CPU cores, --max-time guards a slower machine) and report its test error.
 run: build
 	./drsae info
-	./drsae train drsae --max-time 14m --out runs/drsae.safetensors
+	./drsae train drsae --units 200 --T 5 --max-time 14m --out runs/drsae.safetensors
 	./drsae eval --model runs/drsae.safetensors
 
 # The paper's net (784-400-10, T=11) by the recipe of docs/drsae.md: the schedule chosen on the
