@@ -334,8 +334,10 @@ func (g *glThread) barrierFor(buf *buffer, write bool) {
 }
 
 // transfer records a device-side copy (or clear, src nil) into dst as one step of the sequence,
-// so that the next dispatch or transfer touching src or dst is preceded by a barrier: the GL
-// specification orders copies and dispatches by itself, but NVIDIA's driver needed the barrier.
+// so that the next dispatch or transfer touching src or dst is preceded by a barrier. The GL
+// specification orders copies and dispatches by itself; the barrier is a precaution taken with
+// the staging uploads after NVIDIA's driver misordered uploads (the H200 run verified the two
+// together, not each alone).
 func (g *glThread) transfer(src, dst *buffer) {
 	g.seq++
 	if src != nil {
