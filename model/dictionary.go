@@ -471,14 +471,7 @@ func (d *Dictionary) Save(path string) error {
 // whose shapes must match the config.
 func LoadDictionary(be kernels.Backend, path string) (*Dictionary, error) {
 	var cfg DictConfig
-	cp := ConfigPath(path)
-	if err := LoadConfig(cp, DictKind, &cfg); err != nil {
-		return nil, err
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("model config %s: %v", cp, err)
-	}
-	ts, _, err := LoadTensors(path)
+	ts, err := loadModelFiles(path, DictKind, &cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -335,22 +335,7 @@ func TestDrSAEAverage(t *testing.T) {
 	if raws != cfg.SupEpochs {
 		t.Errorf("%d discriminative epochs reported the raw parameters, want %d", raws, cfg.SupEpochs)
 	}
-	tensors, _, err := LoadTensors(ck)
-	if err != nil {
-		t.Fatal(err)
-	}
-	final := hostParams(t, tr.Model)
-	for _, name := range DrSAEParams {
-		a := tensors["average."+name].Data
-		if len(a) == 0 {
-			t.Fatalf("checkpoint of the best epoch has no average.%s", name)
-		}
-		for i := range a {
-			if a[i] != final[name].Data[i] {
-				t.Fatalf("final %s[%d] = %g, the best epoch's average %g", name, i, final[name].Data[i], a[i])
-			}
-		}
-	}
+	expectSavedAverage(t, tr.Model, ck)
 }
 
 // TestDrSAENoValidation: without a validation set, training runs every epoch (no early stop),
@@ -382,16 +367,26 @@ func TestDrSAENoValidation(t *testing.T) {
 		t.Fatalf("checkpoint of a run without validation: %v", err)
 	}
 	defer resumed.Free()
+	expectSavedAverage(t, tr.Model, ck)
+}
+
+// expectSavedAverage checks that m's parameters equal, bit for bit, the "average." tensors of
+// the checkpoint ck.
+func expectSavedAverage(t *testing.T, m *DrSAE, ck string) {
+	t.Helper()
 	tensors, _, err := LoadTensors(ck)
 	if err != nil {
 		t.Fatal(err)
 	}
-	final := hostParams(t, tr.Model)
+	final := hostParams(t, m)
 	for _, name := range DrSAEParams {
 		a := tensors["average."+name].Data
+		if len(a) == 0 {
+			t.Fatalf("%s has no average.%s", ck, name)
+		}
 		for i := range a {
 			if a[i] != final[name].Data[i] {
-				t.Fatalf("final %s[%d] = %g, the last epoch's average %g", name, i, final[name].Data[i], a[i])
+				t.Fatalf("final %s[%d] = %g, the checkpoint's average %g", name, i, final[name].Data[i], a[i])
 			}
 		}
 	}

@@ -535,14 +535,7 @@ func (l *LISTA) Save(path string) error {
 // LoadLISTA reads an encoder saved by Save, checking the tensors' shapes against its config.
 func LoadLISTA(be kernels.Backend, path string) (*LISTA, error) {
 	var cfg LISTAConfig
-	cp := ConfigPath(path)
-	if err := LoadConfig(cp, LISTAKind, &cfg); err != nil {
-		return nil, err
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("model config %s: %v", cp, err)
-	}
-	ts, _, err := LoadTensors(path)
+	ts, err := loadModelFiles(path, LISTAKind, &cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -326,6 +326,20 @@ func LoadConfig(path, kind string, cfg any) error {
 	return nil
 }
 
+// loadModelFiles reads the config beside path (ConfigPath) into cfg, checking its kind and
+// validating it, then the tensors of path.
+func loadModelFiles(path, kind string, cfg interface{ Validate() error }) (map[string]HostTensor, error) {
+	cp := ConfigPath(path)
+	if err := LoadConfig(cp, kind, cfg); err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("model config %s: %v", cp, err)
+	}
+	ts, _, err := LoadTensors(path)
+	return ts, err
+}
+
 // checkTensors checks that the tensors read from path are exactly those in want, with the shapes
 // the config gives, and returns one error naming the file and the first tensor that differs.
 func checkTensors(path string, got map[string]HostTensor, want map[string][]int) error {

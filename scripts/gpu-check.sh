@@ -132,8 +132,11 @@ run() {
 	if [ -x "$dir/bin/model.test" ]; then
 		echo "gpu-check: model tests on the gpu backend (and the DrSAE step against cpu)"
 		model_status=0
+		# The same tests make test runs on the gpu backend (GPU_MODEL_TESTS in the Makefile).
+		local pattern
+		pattern=$(sed -n 's/^GPU_MODEL_TESTS *= *//p' "$root/Makefile")
 		(cd "$root/model" && DRSAE_TEST_BACKEND=gpu DRSAE_MNIST="$dir/mnist" timeout 240 "$dir/bin/model.test" -test.v \
-			-test.run 'Gradient|IsISTA|DrSAEISTA|Optimality|ISTAIterates|ISTAOrthonormal|BackendsAgree') \
+			-test.run "${pattern:-.}") \
 			>"$out/model-test.log" 2>&1 || model_status=$?
 	fi
 	local bench_status=skipped
