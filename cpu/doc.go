@@ -18,8 +18,9 @@
 //     shrinkage ops and ProjectNormBall, as the contract allows, and here also in SoftmaxXent
 //     (grad may be logits, loss may be labels). Where the contract forbids aliasing (Gemm, the
 //     shrink backward ops, convolutions, locally connected layers, pooling, the group ops,
-//     NormalizeRows), an output that shares storage with an input panics, so code that would
-//     break on another backend fails here too.
+//     NormalizeRows, Transpose, ScatterCols, Reduce, CountAbove, AdamUpdate), an output that
+//     shares storage with an input panics, so code that would break on another backend fails
+//     here too.
 //   - Misuse panics through the kernels.Check* helpers, so the messages read the same as on
 //     every other backend. A tensor made by another backend also panics.
 //   - Work is split over Threads goroutines (runtime.GOMAXPROCS at New) when an op is large
@@ -27,7 +28,8 @@
 //     goroutine. Each goroutine owns a disjoint part of the output and sums in a fixed order, so
 //     results do not depend on the number of threads.
 //   - Gemm and the convolutions sum in float32, in the order the blocking fixes. Sums that decide
-//     accuracy (norms, softmax normalizers, threshold gradients, pooled norms) are in float64.
+//     accuracy (norms, softmax normalizers, threshold gradients, pooled norms, Reduce) are in
+//     float64, and so is AdamUpdate's arithmetic.
 //   - Convolutions larger than about 64k multiply-adds run as products of patch matrices
 //     (im2col, conv_gemm.go). Smaller ones run the direct loops of conv.go, which are also the
 //     reference the tests check the products against.

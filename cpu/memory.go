@@ -55,6 +55,9 @@ func noAlias(op string, out kernels.Tensor, ins ...kernels.Tensor) {
 	}
 }
 
+// sameStorage reports whether a and b (cpu tensors) share storage; kernels.CheckNoAlias calls it.
+func sameStorage(a, b kernels.Tensor) bool { return a.(*Tensor).st == b.(*Tensor).st }
+
 // New allocates a zero-filled tensor, or returns an error if it is larger than the host memory.
 func (be *Backend) New(shape ...int) (kernels.Tensor, error) {
 	n := kernels.Volume("New", shape)

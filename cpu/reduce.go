@@ -134,3 +134,95 @@ func colSumSquares(x []float32, rows, cols, lo, hi int) []float64 {
 	}
 	return sums
 }
+
+// Reduce: with f(v) = v, |v| or v² (op), PerRow: dst[r] = Σ_c f(x[r,c]) (dst [rows]); PerCol:
+// dst[c] = Σ_r f(x[r,c]) (dst [cols]). Summed in float64 and rounded once.
+func (be *Backend) Reduce(dst, x kernels.Tensor, op kernels.ReduceOp, axis kernels.Axis) {
+	dd, xd := data("Reduce", dst), data("Reduce", x)
+	rows, cols := kernels.CheckReduce(dst, x, op, axis)
+	kernels.CheckNoAlias("Reduce", sameStorage, []string{"dst", "x"}, dst, x)
+	if axis == kernels.PerRow {
+		be.parallelFor(rows, rows*cols, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				dd[r] = float32(reduceSlice(xd[r*cols:(r+1)*cols], op))
+			}
+		})
+		return
+	}
+	be.parallelFor(cols, rows*cols, func(lo, hi int) {
+		sums := make([]float64, hi-lo)
+		for r := 0; r < rows; r++ {
+			row := xd[r*cols+lo : r*cols+hi]
+			switch op {
+			case kernels.ReduceSum:
+				for c, v := range row {
+					sums[c] += float64(v)
+				}
+			case kernels.ReduceAbs:
+				for c, v := range row {
+					sums[c] += math.Abs(float64(v))
+				}
+			case kernels.ReduceSquares:
+				for c, v := range row {
+					sums[c] += float64(v) * float64(v)
+				}
+			}
+		}
+		for c, s := range sums {
+			dd[lo+c] = float32(s)
+		}
+	})
+}
+
+// reduceSlice is Σ f(v) over v, in float64.
+func reduceSlice(v []float32, op kernels.ReduceOp) float64 {
+	var s float64
+	switch op {
+	case kernels.ReduceSum:
+		for _, x := range v {
+			s += float64(x)
+		}
+	case kernels.ReduceAbs:
+		for _, x := range v {
+			s += math.Abs(float64(x))
+		}
+	case kernels.ReduceSquares:
+		s = sumSquares(v)
+	}
+	return s
+}
+
+// CountAbove: PerRow: dst[r] = Σ_c [|x[r,c]| > θ]; PerCol: dst[c] = Σ_r [|x[r,c]| > θ]. NaN is
+// never above θ. Counted in integers; exact as floats up to 2²⁴.
+func (be *Backend) CountAbove(dst, x kernels.Tensor, theta float32, axis kernels.Axis) {
+	dd, xd := data("CountAbove", dst), data("CountAbove", x)
+	rows, cols := kernels.CheckNorms("CountAbove", dst, x, axis)
+	kernels.CheckNoAlias("CountAbove", sameStorage, []string{"dst", "x"}, dst, x)
+	if axis == kernels.PerRow {
+		be.parallelFor(rows, rows*cols, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				n := 0
+				for _, v := range xd[r*cols : (r+1)*cols] {
+					if abs(v) > theta { // false for NaN
+						n++
+					}
+				}
+				dd[r] = float32(n)
+			}
+		})
+		return
+	}
+	be.parallelFor(cols, rows*cols, func(lo, hi int) {
+		counts := make([]int, hi-lo)
+		for r := 0; r < rows; r++ {
+			for c, v := range xd[r*cols+lo : r*cols+hi] {
+				if abs(v) > theta {
+					counts[c]++
+				}
+			}
+		}
+		for c, n := range counts {
+			dd[lo+c] = float32(n)
+		}
+	})
+}

@@ -149,6 +149,10 @@ func (b *Backend) t(op string, x kernels.Tensor) *tensor {
 	return t
 }
 
+// sameBuffer reports whether a and b (gpu tensors, already checked by t) share a buffer;
+// kernels.CheckNoAlias calls it.
+func sameBuffer(a, b kernels.Tensor) bool { return a.(*tensor).buf == b.(*tensor).buf }
+
 // New allocates a zero-filled tensor. A tensor larger than the device's largest storage block
 // (GL_MAX_SHADER_STORAGE_BLOCK_SIZE, Info().MaxBytes) is refused with an error; running out of
 // device memory is reported by the next Sync or Download.

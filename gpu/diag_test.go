@@ -10,7 +10,8 @@ package gpu
 // op and shape and goes on after a failure, so that one run on a device shows the whole picture:
 //
 //   - TestDiagAgainstCPU: every op with a reduction, and every op DrSAE calls, at DrSAE's sizes
-//     and around the work-group widths, against the cpu backend on the same seeded inputs.
+//     and around the work-group widths, against the cpu backend on the same seeded inputs (and
+//     Transpose, ScatterCols and AdamUpdate, which are cheap).
 //   - TestDiagChained: a whole DrSAE step (forward, backward through time, SGD, projection,
 //     next forward) and a loop of in-place updates, run without any Sync, with a Sync after every
 //     op, and on the cpu backend: unsynced ≠ synced means a missing memory barrier.
@@ -454,6 +455,67 @@ func diagCases() []diagCase {
 			yt, norms, dy, dx := e.data(y, r, c), e.uniform(0.5, 2, r), e.normal(1, r, c), e.out(r, c)
 			e.b.NormalizeRowsBackward(dx, dy, yt, norms)
 			return []diagOut{{"dx", dx}}
+		})
+	}
+
+	// Reduce and CountAbove over the same shapes, and over long rows that are split over several
+	// work groups (a whole tensor reduced as one row).
+	for _, sh := range [][2]int{{400, 784}, {784, 400}, {50, 400}, {1000, 100}, {3, 5000}, {5000, 3}, {100, 257},
+		{1, 250000}, {4, 65537}, {1000, 9000}} {
+		r, c := sh[0], sh[1]
+		for _, ax := range diagAxes {
+			n := r
+			if ax == kernels.PerCol {
+				n = c
+			}
+			if ax == kernels.PerCol && r*c > 1000000 {
+				continue // the column path has no split; these shapes are about rows
+			}
+			for _, op := range []kernels.ReduceOp{kernels.ReduceSum, kernels.ReduceAbs, kernels.ReduceSquares} {
+				add(fmt.Sprintf("Reduce/[%d %d]/%v/%v", r, c, op, ax), func(e *diagEnv) []diagOut {
+					x, dst := e.normal(1, r, c), e.out(n)
+					e.b.Reduce(dst, x, op, ax)
+					return []diagOut{{"dst", dst}}
+				})
+			}
+			add(fmt.Sprintf("CountAbove/[%d %d]/%v", r, c, ax), func(e *diagEnv) []diagOut {
+				x, dst := e.normal(1, r, c), e.out(n)
+				e.b.CountAbove(dst, x, 0.5, ax)
+				return []diagOut{{"counts", dst}}
+			})
+		}
+	}
+
+	// Layout: transposes at DrSAE's sizes and around the 32×32 tiles; scatters of a permutation
+	// of the columns and of a subset.
+	for _, sh := range [][2]int{{50, 400}, {400, 784}, {784, 400}, {1000, 100}, {257, 33}, {32, 64}, {1, 5000}} {
+		r, c := sh[0], sh[1]
+		add(fmt.Sprintf("Transpose/[%d %d]", r, c), func(e *diagEnv) []diagOut {
+			x, dst := e.normal(1, r, c), e.out(c, r)
+			e.b.Transpose(dst, x)
+			return []diagOut{{"dst", dst}}
+		})
+	}
+	for _, sh := range [][3]int{{50, 400, 100}, {400, 784, 784}, {1000, 100, 37}} {
+		n, m, k := sh[0], sh[1], sh[2]
+		add(fmt.Sprintf("ScatterCols/[%d %d]<-[%d %d]", n, m, n, k), func(e *diagEnv) []diagOut {
+			idx := make([]float32, k)
+			for j, col := range e.rng.Perm(m)[:k] {
+				idx[j] = float32(col)
+			}
+			dst, src, it := e.normal(1, n, m), e.normal(1, n, k), e.data(idx, k)
+			e.b.ScatterCols(dst, src, it)
+			return []diagOut{{"dst", dst}}
+		})
+	}
+
+	// AdamUpdate at the sizes of DrSAE's parameters.
+	for _, sh := range [][2]int{{400, 784}, {400, 400}, {1, 400}, {10, 400}} {
+		r, c := sh[0], sh[1]
+		add(fmt.Sprintf("AdamUpdate/[%d %d]", r, c), func(e *diagEnv) []diagOut {
+			p, g, m, v := e.normal(1, r, c), e.normal(1, r, c), e.normal(0.1, r, c), e.uniform(0, 1, r, c)
+			e.b.AdamUpdate(p, g, m, v, 1e-3, 0.9, 0.999, 1e-8)
+			return []diagOut{{"p", p}, {"m", m}, {"v", v}}
 		})
 	}
 

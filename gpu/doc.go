@@ -83,7 +83,9 @@
 // host: they fill a fresh staging buffer and copy it on the device, so that they stay ordered
 // after queued work on the tensor (writing it with glBufferSubData raced with that work on
 // NVIDIA; bench/RESULTS.md). An op made of several dispatches (a reduction then
-// a scaling) just submits them in order. If dst may alias an input (elementwise ops, shrinkage),
+// a scaling) just submits them in order. One that needs scratch memory allocates a buffer of its
+// own for the call, queues its dispatches and then the buffer's Free (Reduce over long rows,
+// reduce.go): GL deletes the buffer once they ran, and concurrent callers never share one. If dst may alias an input (elementwise ops, shrinkage),
 // either read each element before writing it in the same invocation, or submit the dispatches
 // that read the input before the one that overwrites it.
 //

@@ -29,6 +29,30 @@ func (a Axis) String() string {
 	return "Axis(?)"
 }
 
+// ReduceOp is the function Reduce applies to every element before summing.
+type ReduceOp int
+
+const (
+	// ReduceSum: f(v) = v.
+	ReduceSum ReduceOp = iota
+	// ReduceAbs: f(v) = |v| (an L1 norm).
+	ReduceAbs
+	// ReduceSquares: f(v) = v² (a squared L2 norm).
+	ReduceSquares
+)
+
+func (o ReduceOp) String() string {
+	switch o {
+	case ReduceSum:
+		return "ReduceSum"
+	case ReduceAbs:
+		return "ReduceAbs"
+	case ReduceSquares:
+		return "ReduceSquares"
+	}
+	return "ReduceOp(?)"
+}
+
 // Info describes a backend and the device it runs on.
 type Info struct {
 	Name     string // "cpu" or "gpu"
@@ -68,8 +92,9 @@ type Pools interface {
 // Backend is the set of operations every device implements. Rules (see doc.go):
 //   - Shapes are checked; a mismatch panics with a "kernels: <Op>:" message naming both shapes.
 //   - dst may alias an input in elementwise ops, the forward shrinkage ops, and ProjectNormBall
-//     (in place); never in Gemm, the shrink backward ops, convolutions, pooling, the group ops or
-//     NormalizeRows.
+//     (in place); never in Gemm, the shrink backward ops, convolutions, pooling, the group ops,
+//     NormalizeRows, Transpose, ScatterCols, Reduce, CountAbove or AdamUpdate (the last five
+//     panic when their operands share storage).
 //   - Ops may run asynchronously; Download and Sync wait. A failure of the device that happens
 //     inside an op (lost context, shader compile error) is kept and returned by every later Sync
 //     or Download; later ops are then skipped.
@@ -119,6 +144,19 @@ type Backend interface {
 	BroadcastAdd(dst, x Tensor, alpha float32, v Tensor, axis Axis)
 	// BroadcastMul: PerCol: dst[r,c] = x[r,c]·v[c]; PerRow: dst[r,c] = x[r,c]·v[r].
 	BroadcastMul(dst, x, v Tensor, axis Axis)
+
+	// ---- layout: moving values without arithmetic (exact) ----
+
+	// Transpose: src is [r, c], dst is [c, r] (both matrices): dst[j,i] = src[i,j].
+	// dst must not share storage with src.
+	Transpose(dst, src Tensor)
+	// ScatterCols: dst is [n, m] and src is [n, k] (as Dims2 views them), idx is [k] holding
+	// column indices of dst as whole floats: dst[i, idx[j]] = src[i, j] for every i and j; every
+	// other column of dst is unchanged. An index that is not a whole number in [0, m) is skipped:
+	// column j of src is not written anywhere. Indices must be distinct: where two are equal,
+	// which of their src columns ends up in dst is unspecified (and may differ from row to row).
+	// dst must not share storage with src or idx.
+	ScatterCols(dst, src, idx Tensor)
 
 	// ---- shrinkage: x and dst are [rows, m], θ is [m] (one threshold per unit) ----
 
@@ -184,6 +222,16 @@ type Backend interface {
 
 	// Norms: PerRow: dst[r] = ‖x[r,:]‖₂ (dst [rows]); PerCol: dst[c] = ‖x[:,c]‖₂ (dst [cols]).
 	Norms(dst, x Tensor, axis Axis)
+	// Reduce: with f(v) = v (ReduceSum), |v| (ReduceAbs) or v² (ReduceSquares),
+	// PerRow: dst[r] = Σ_c f(x[r,c]) (dst [rows]); PerCol: dst[c] = Σ_r f(x[r,c]) (dst [cols]).
+	// x is viewed as [rows, cols] by Dims2; a whole tensor reduces to one value with
+	// Reduce(dst, Reshape(x, 1, x.Len()), op, PerRow). dst must not share storage with x.
+	Reduce(dst, x Tensor, op ReduceOp, axis Axis)
+	// CountAbove counts the elements whose magnitude exceeds θ:
+	// PerRow: dst[r] = Σ_c [|x[r,c]| > θ] (dst [rows]); PerCol: dst[c] = Σ_r [|x[r,c]| > θ]
+	// (dst [cols]). NaN is never above θ. The counts are whole floats, exact up to 2²⁴.
+	// dst must not share storage with x.
+	CountAbove(dst, x Tensor, theta float32, axis Axis)
 	// ProjectNormBall scales, in place, every row (PerRow) or column (PerCol) of x whose L2 norm
 	// exceeds radius down to norm radius; the others are unchanged.
 	ProjectNormBall(x Tensor, radius float32, axis Axis)
@@ -192,6 +240,16 @@ type Backend interface {
 	// NormalizeRowsBackward: with y = dst and norms from NormalizeRows and dy = ∂L/∂y,
 	// dx[r,c] = (dy[r,c] − y[r,c]·Σ_c' y[r,c']·dy[r,c'])/norms[r].
 	NormalizeRowsBackward(dx, dy, y, norms Tensor)
+
+	// ---- optimizers ----
+
+	// AdamUpdate, one step of Adam, elementwise over p, g, m, v of equal length:
+	// m[i] ← β1·m[i] + (1−β1)·g[i]; v[i] ← β2·v[i] + (1−β2)·g[i]²;
+	// p[i] ← p[i] − α·m[i]/(√v[i] + ε), with the new m[i] and v[i].
+	// The caller folds Adam's bias corrections into α and ε: for step t (from 1) with learning
+	// rate lr and ε₀, α = lr·√(1−β2ᵗ)/(1−β1ᵗ) and ε = ε₀·√(1−β2ᵗ).
+	// g is read only; p, m and v are updated in place; no two of the four may share storage.
+	AdamUpdate(p, g, m, v Tensor, alpha, beta1, beta2, eps float32)
 
 	// ---- classification: logits [B,k], labels [B] holding class indices as whole floats ----
 

@@ -216,6 +216,55 @@ func CheckNorms(op string, dst, x Tensor, axis Axis) (rows, cols int) {
 	return rows, cols
 }
 
+// CheckReduce checks Reduce's op, x [rows, cols] and dst, and returns rows, cols.
+func CheckReduce(dst, x Tensor, op ReduceOp, axis Axis) (rows, cols int) {
+	if op != ReduceSum && op != ReduceAbs && op != ReduceSquares {
+		panicf("Reduce", "bad op %d (want ReduceSum, ReduceAbs or ReduceSquares)", op)
+	}
+	return CheckNorms("Reduce", dst, x, axis)
+}
+
+// CheckTranspose checks src [rows, cols] and dst [cols, rows], and returns rows, cols.
+func CheckTranspose(dst, src Tensor) (rows, cols int) {
+	ss, sd := src.Shape(), dst.Shape()
+	if len(ss) != 2 || len(sd) != 2 {
+		panicf("Transpose", "operands must be matrices: dst %v, src %v", sd, ss)
+	}
+	rows, cols = ss[0], ss[1]
+	if sd[0] != cols || sd[1] != rows {
+		panicf("Transpose", "src is %v, dst is %v, want [%d %d]", ss, sd, cols, rows)
+	}
+	return rows, cols
+}
+
+// CheckScatterCols checks dst [n, m], src [n, k] (as Dims2 views them) and idx [k], and
+// returns n, m, k.
+func CheckScatterCols(dst, src, idx Tensor) (n, m, k int) {
+	n, m = Dims2(dst)
+	ns, k := Dims2(src)
+	if ns != n {
+		panicf("ScatterCols", "dst is %v with %d rows, src is %v with %d rows", dst.Shape(), n, src.Shape(), ns)
+	}
+	if idx.Len() != k {
+		panicf("ScatterCols", "src is %v, idx is %v, want length %d (one column index per column of src)",
+			src.Shape(), idx.Shape(), k)
+	}
+	return n, m, k
+}
+
+// CheckNoAlias panics with "kernels: <op>: <name> <shape> shares storage with <name> <shape>" when
+// two of the tensors ts share storage, as the backend's shares reports (a Reshape view shares
+// its original's). names[i] names ts[i].
+func CheckNoAlias(op string, shares func(a, b Tensor) bool, names []string, ts ...Tensor) {
+	for i := range ts {
+		for j := i + 1; j < len(ts); j++ {
+			if shares(ts[i], ts[j]) {
+				panicf(op, "%s %v shares storage with %s %v", names[i], ts[i].Shape(), names[j], ts[j].Shape())
+			}
+		}
+	}
+}
+
 // CheckClassify checks logits [B,k] and a per-sample vector [B], and returns B, k.
 func CheckClassify(op string, logits, perSample Tensor) (b, k int) {
 	b, k = Dims2(logits)

@@ -233,3 +233,44 @@ func TestCheckNormsClassify(t *testing.T) {
 	}
 	mustPanic(t, "kernels: Argmax: logits are [5 10], per-sample tensor is [10]", func() { CheckClassify("Argmax", ts(5, 10), ts(10)) })
 }
+
+func TestReduceOpString(t *testing.T) {
+	if ReduceSum.String() != "ReduceSum" || ReduceAbs.String() != "ReduceAbs" || ReduceSquares.String() != "ReduceSquares" ||
+		ReduceOp(9).String() != "ReduceOp(?)" {
+		t.Errorf("ReduceOp strings: %v %v %v %v", ReduceSum, ReduceAbs, ReduceSquares, ReduceOp(9))
+	}
+}
+
+func TestCheckReduceTransposeScatter(t *testing.T) {
+	if r, c := CheckReduce(ts(1), ts(1, 250000), ReduceSquares, PerRow); r != 1 || c != 250000 {
+		t.Errorf("CheckReduce = %d, %d", r, c)
+	}
+	CheckReduce(ts(5), ts(2, 3, 5), ReduceAbs, PerCol)
+	mustPanic(t, "kernels: Reduce: bad op 3", func() { CheckReduce(ts(3), ts(3, 4), ReduceOp(3), PerRow) })
+	mustPanic(t, "kernels: Reduce: bad axis", func() { CheckReduce(ts(3), ts(3, 4), ReduceSum, Axis(2)) })
+	mustPanic(t, "kernels: Reduce: x is [3 4], PerRow output is [4]", func() { CheckReduce(ts(4), ts(3, 4), ReduceSum, PerRow) })
+
+	if r, c := CheckTranspose(ts(4, 3), ts(3, 4)); r != 3 || c != 4 {
+		t.Errorf("CheckTranspose = %d, %d", r, c)
+	}
+	mustPanic(t, "kernels: Transpose: src is [3 4], dst is [3 4], want [4 3]", func() { CheckTranspose(ts(3, 4), ts(3, 4)) })
+	mustPanic(t, "kernels: Transpose: operands must be matrices", func() { CheckTranspose(ts(4, 3), ts(12)) })
+
+	if n, m, k := CheckScatterCols(ts(5, 9), ts(5, 2), ts(2)); n != 5 || m != 9 || k != 2 {
+		t.Errorf("CheckScatterCols = %d, %d, %d", n, m, k)
+	}
+	CheckScatterCols(ts(9), ts(1, 3), ts(3)) // rank 1: one row
+	mustPanic(t, "kernels: ScatterCols: dst is [5 9] with 5 rows, src is [4 2] with 4 rows", func() {
+		CheckScatterCols(ts(5, 9), ts(4, 2), ts(2))
+	})
+	mustPanic(t, "kernels: ScatterCols: src is [5 2], idx is [3], want length 2", func() { CheckScatterCols(ts(5, 9), ts(5, 2), ts(3)) })
+}
+
+func TestCheckNoAlias(t *testing.T) {
+	a, b, c := ts(2), ts(2), ts(2)
+	same := func(x, y Tensor) bool { return &x.(shapeOnly)[0] == &y.(shapeOnly)[0] }
+	CheckNoAlias("AdamUpdate", same, []string{"p", "g", "m"}, a, b, c)
+	mustPanic(t, "kernels: AdamUpdate: g [2] shares storage with m [2]", func() {
+		CheckNoAlias("AdamUpdate", same, []string{"p", "g", "m"}, a, b, b)
+	})
+}

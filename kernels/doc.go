@@ -17,7 +17,8 @@
 //   - Ops may run asynchronously. Download waits for pending work; Sync waits and reports.
 //   - Elementwise ops, the forward shrinkage ops and the norm-ball projection accept dst
 //     aliasing an input. Gemm, the shrink backward ops, convolutions, pooling, the group ops and
-//     NormalizeRows do not.
+//     NormalizeRows do not; nor do Transpose, ScatterCols, Reduce, CountAbove and AdamUpdate,
+//     which panic (through CheckNoAlias) when two of their operands share storage.
 //   - Integer data (class labels, argmax results) travel as float32 values, exact below 2²⁴.
 //   - Pool layouts (PoolLayout) are host values describing fixed groups of units; NewPools copies
 //     one to the device once.

@@ -97,6 +97,10 @@ float columnSum(float v) {
 }
 #endif
 
+// IS_NAN(v): whether v is a NaN, from its bits, so that no compiler can fold it away (GLSL does not
+// require isnan() to work, nor comparisons with NaN to be false).
+#define IS_NAN(v) ((floatBitsToUint(v) & 0x7fffffffu) > 0x7f800000u)
+
 // NAN: a quiet NaN, for results the contract defines as NaN.
 #define NAN uintBitsToFloat(0x7fc00000u)
 // NEG_INF: −∞, the identity of max.

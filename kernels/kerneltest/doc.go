@@ -4,7 +4,7 @@
 //	func TestConformance(t *testing.T) { kerneltest.Run(t, cpu.New()) }
 //
 // Run checks every op of kernels.Backend, as subtests grouped by family (Memory, Gemm,
-// Elementwise, Shrink, Groups, Conv, Local, Pool, Reduce, Classify, Misuse), against float64
+// Elementwise, Layout, Shrink, Groups, Conv, Local, Pool, Reduce, Classify, Misuse), against float64
 // references written here from the formulas in kernels/backend.go (reference.go; they share no
 // code with any backend, and reference_test.go proves their backward passes by finite differences
 // in float64). With -short only the largest case of each family is skipped.
@@ -25,7 +25,8 @@
 // Every backward op is checked against the backend's own forward by central differences of
 // ⟨forward(x), r⟩ along the gradient and along random directions (grad.go), and every linear
 // forward/backward pair passes the dot-product test ⟨A x, y⟩ = ⟨x, Aᵀ y⟩. Misuse cases check
-// that shape mismatches panic with a "kernels: <Op>:" message and that the backend works after.
+// that shape mismatches (and, for the ops that forbid it, operands sharing storage) panic with a
+// "kernels: <Op>:" message and that the backend works after.
 //
 // Failure messages name the op, the case, the element (as coordinates and flat index), got, want
 // and the tolerance. Set KERNELTEST_MARGINS=1 and run with -v to log, for every check, the worst

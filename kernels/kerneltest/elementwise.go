@@ -32,11 +32,13 @@ func rowsCols(shape []int) (int, int) {
 	return volume(shape) / cols, cols
 }
 
-// testElementwise: Fill, Axpby, Hadamard, Div, BroadcastAdd, BroadcastMul, each also in place.
+// testElementwise: Fill, Axpby, Hadamard, Div, BroadcastAdd, BroadcastMul, each also in place,
+// and AdamUpdate (in place by definition).
 // Tolerances in units of eps32 = 2u (u the unit roundoff): one rounding is ≤ u.
 func testElementwise(s *suite) {
 	for _, sh := range ewShapes {
 		shape, n := sh.shape, volume(sh.shape)
+		testAdam(s, shape, sh.big)
 		for _, v := range []float32{0, -2.5, 3e38} {
 			s.run(fmt.Sprintf("Fill/%v/%g", shape, v), sh.big, func(c *tc) {
 				dst := c.out("dst", nil, shape...)
@@ -184,5 +186,55 @@ func testElementwise(s *suite) {
 				})
 			}
 		}
+	}
+}
+
+// testAdam: AdamUpdate with the usual hyperparameters, with others (β1 = 0, a large ε), and the
+// first step from m = v = 0 with some zero gradients. Every β is 0 or in [0.5, 1], where 1 − β is
+// exact in float32 too.
+func testAdam(s *suite, shape []int, big bool) {
+	n := volume(shape)
+	for _, h := range []struct {
+		alpha, beta1, beta2, eps float32
+		first                    bool
+	}{
+		{1e-3, 0.9, 0.999, 1e-8, false},
+		{1e-3, 0.9, 0.999, 1e-8, true},
+		{0.5, 0, 0.5, 1e-3, false},
+		{0.01, 0.5, 0.75, 0.1, false},
+	} {
+		name := fmt.Sprintf("AdamUpdate/%v/alpha=%g,beta1=%g,beta2=%g,eps=%g", shape, h.alpha, h.beta1, h.beta2, h.eps)
+		if h.first {
+			name += "/first-step"
+		}
+		s.run(name, big, func(c *tc) {
+			p, g := c.normal(n, 1), c.normal(n, 1)
+			m, v := c.normal(n, 0.1), c.uniform(n, 0, 1)
+			if h.first {
+				clear(m)
+				clear(v)
+				for i := 0; i < n; i += 5 {
+					g[i] = 0 // m = v = 0 stay 0, and so does the step (0/ε)
+				}
+			}
+			gt := c.in("g", g, shape...)
+			pt, mt, vt := c.out("p", p, shape...), c.out("m", m, shape...), c.out("v", v, shape...)
+			c.b.AdamUpdate(pt, gt, mt, vt, h.alpha, h.beta1, h.beta2, h.eps)
+			c.settle("AdamUpdate")
+			a, b1, b2, e := float64(h.alpha), float64(h.beta1), float64(h.beta2), float64(h.eps)
+			wp, wm, wv := refAdam(f64(p), f64(g), f64(m), f64(v), a, b1, b2, e)
+			// m: two products and a sum, ≤ 3u of |β1·m| + |(1−β1)·g| (4u allowed).
+			mScale := refAxpby(b1, absf(m), 1-b1, absf(g))
+			c.expect("AdamUpdate", "m", mt, wm, mScale, tol{0, 2 * eps32})
+			// v: three products and a sum of terms ≥ 0, ≤ 4u of v (6u allowed).
+			c.expect("AdamUpdate", "v", vt, wv, nil, tol{0, 3 * eps32})
+			// p: m's error, then √ (a few ulps on a GPU), + ε, ÷ (2.5 ulps in GLSL), ×α, −: about
+			// 14u of |p| + α·(|β1·m| + |(1−β1)·g|)/(√v + ε) (16u allowed).
+			pScale := make([]float64, n)
+			for i := range pScale {
+				pScale[i] = math.Abs(float64(p[i])) + a*mScale[i]/(math.Sqrt(wv[i])+e)
+			}
+			c.expect("AdamUpdate", "p", pt, wp, pScale, tol{0, 8 * eps32})
+		})
 	}
 }

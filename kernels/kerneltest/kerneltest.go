@@ -33,6 +33,7 @@ var families = []struct {
 	{"Memory", testMemory},
 	{"Gemm", testGemm},
 	{"Elementwise", testElementwise},
+	{"Layout", testLayout},
 	{"Shrink", testShrink},
 	{"Groups", testGroups},
 	{"Conv", testConv},

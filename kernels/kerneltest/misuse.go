@@ -89,6 +89,40 @@ func testMisuse(s *suite) {
 		{"SoftmaxXent", func(c *tc) { c.b.SoftmaxXent(c.alloc(3), c.alloc(3, 4), c.alloc(3, 4), c.alloc(4)) }},
 		{"SoftmaxXent", func(c *tc) { c.b.SoftmaxXent(nil, c.alloc(3, 5), c.alloc(3, 4), c.alloc(3)) }},
 		{"Argmax", func(c *tc) { c.b.Argmax(c.alloc(4), c.alloc(3, 4)) }},
+		{"Transpose", func(c *tc) { c.b.Transpose(c.alloc(3, 4), c.alloc(3, 4)) }}, // dst must be [4,3]
+		{"Transpose", func(c *tc) { // dst is src
+			x := c.alloc(3, 3)
+			c.b.Transpose(x, x)
+		}},
+		{"Transpose", func(c *tc) { // dst is a view of src
+			x := c.alloc(2, 2)
+			c.b.Transpose(c.b.Reshape(x, 2, 2), x)
+		}},
+		{"ScatterCols", func(c *tc) { c.b.ScatterCols(c.alloc(3, 5), c.alloc(4, 2), c.alloc(2)) }}, // rows differ
+		{"ScatterCols", func(c *tc) { c.b.ScatterCols(c.alloc(3, 5), c.alloc(3, 2), c.alloc(3)) }}, // idx length
+		{"ScatterCols", func(c *tc) { // src is dst
+			x := c.alloc(3, 4)
+			c.b.ScatterCols(x, x, c.alloc(4))
+		}},
+		{"Reduce", func(c *tc) { c.b.Reduce(c.alloc(3), c.alloc(3, 4), kernels.ReduceOp(5), kernels.PerRow) }},
+		{"Reduce", func(c *tc) { c.b.Reduce(c.alloc(3), c.alloc(3, 4), kernels.ReduceSum, kernels.PerCol) }},
+		{"Reduce", func(c *tc) { // dst is x
+			x := c.alloc(1, 5)
+			c.b.Reduce(x, x, kernels.ReduceSum, kernels.PerCol)
+		}},
+		{"CountAbove", func(c *tc) { c.b.CountAbove(c.alloc(4), c.alloc(3, 4), 0.5, kernels.PerRow) }},
+		{"CountAbove", func(c *tc) { c.b.CountAbove(c.alloc(3), c.alloc(3, 4), 0.5, kernels.Axis(2)) }},
+		{"AdamUpdate", func(c *tc) {
+			c.b.AdamUpdate(c.alloc(7), c.alloc(7), c.alloc(6), c.alloc(7), 1e-3, 0.9, 0.999, 1e-8)
+		}},
+		{"AdamUpdate", func(c *tc) { // m is p
+			p := c.alloc(7)
+			c.b.AdamUpdate(p, c.alloc(7), p, c.alloc(7), 1e-3, 0.9, 0.999, 1e-8)
+		}},
+		{"AdamUpdate", func(c *tc) { // v is g
+			g := c.alloc(7)
+			c.b.AdamUpdate(c.alloc(7), g, c.alloc(7), g, 1e-3, 0.9, 0.999, 1e-8)
+		}},
 		{"Fill", func(c *tc) { // a freed tensor
 			t, err := c.b.New(3, 4)
 			if err != nil {

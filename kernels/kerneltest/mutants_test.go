@@ -23,8 +23,13 @@ var mutants = []struct {
 	{"gemm-beta0-reads-c", "Gemm", "not written"},
 	{"gemm-drops-last-k", "Gemm", "Gemm"},
 	{"axpby-beta0-reads-y", "Elementwise", "Axpby"},
+	{"adam-old-moments", "Elementwise", "AdamUpdate"},
+	{"adam-eps-inside-sqrt", "Elementwise", "AdamUpdate"},
 	{"hadamard-writes-past-end", "Elementwise", "a write outside the output"},
 	{"broadcastadd-perrow-modulo", "Elementwise", "BroadcastAdd"},
+	{"transpose-copies", "Layout", "Transpose"},
+	{"scattercols-truncates-index", "Layout", "ScatterCols"},
+	{"scattercols-clears-others", "Layout", "ScatterCols"},
 	{"posshrink-theta-by-row", "Shrink", "PosShrink"},
 	{"softshrink-backward-ge", "Shrink", "SoftShrinkBackward"},
 	{"softshrink-dtheta-sign", "Shrink", "gradient in theta"},
@@ -42,10 +47,14 @@ var mutants = []struct {
 	{"project-all", "Reduce", "ProjectNormBall"},
 	{"normalize-writes-x", "Reduce", "input x changed"},
 	{"normalize-backward-no-div", "Reduce", "NormalizeRowsBackward"},
+	{"reduce-percol-skips-last-row", "Reduce", "Reduce"},
+	{"countabove-ge", "Reduce", "CountAbove"},
+	{"countabove-nan-above", "Reduce", "CountAbove"},
 	{"xent-no-max-shift", "Classify", "non-finite"},
 	{"xent-invalid-label-unwritten", "Classify", "not written"},
 	{"argmax-last-tie", "Classify", "Argmax"},
 	{"hadamard-no-check", "Misuse", "want it to start with \"kernels: Hadamard:\""},
+	{"transpose-no-alias-check", "Misuse", "want one starting \"kernels: Transpose:\""},
 }
 
 // TestMutants runs one family of the suite on each mutant in a child process (a failing subtest

@@ -3,6 +3,7 @@ package kerneltest
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/drsae/drsae/kernels"
 )
@@ -21,9 +22,20 @@ var reduceShapes = []struct {
 	{[]int{1000, 300}, true},
 }
 
+// sumShapes are the shapes of Reduce and CountAbove: reduceShapes, and long rows, which a
+// backend may split over several work groups (the sum of a whole tensor is a single row).
+var sumShapes = append(slices.Clone(reduceShapes), []struct {
+	shape []int
+	big   bool
+}{
+	{[]int{5, 9001}, false},
+	{[]int{1, 250007}, false},
+}...)
+
 // testReduce: Norms, ProjectNormBall, NormalizeRows and NormalizeRowsBackward (value and finite
-// differences), for both axes where an op has one.
+// differences), for both axes where an op has one; Reduce and CountAbove (testSums).
 func testReduce(s *suite) {
+	testSums(s)
 	for _, sh := range reduceShapes {
 		shape, n := sh.shape, volume(sh.shape)
 		rows, cols := rowsCols(shape)
@@ -151,4 +163,65 @@ func normalizeBackScale(rows, cols int, dy, y, norms []float64) []float64 {
 		}
 	}
 	return out
+}
+
+// testSums: Reduce with each ReduceOp and CountAbove with thresholds that split the values,
+// that equal some of them, and that every non-NaN value exceeds, for both axes.
+func testSums(s *suite) {
+	ops := []kernels.ReduceOp{kernels.ReduceSum, kernels.ReduceAbs, kernels.ReduceSquares}
+	for _, sh := range sumShapes {
+		shape, n := sh.shape, volume(sh.shape)
+		rows, cols := rowsCols(shape)
+		for _, axis := range []kernels.Axis{kernels.PerRow, kernels.PerCol} {
+			vn, terms := rows, cols
+			if axis == kernels.PerCol {
+				vn, terms = cols, rows
+			}
+			for _, op := range ops {
+				s.run(fmt.Sprintf("Reduce/%v/%v/%v", shape, op, axis), sh.big, func(c *tc) {
+					x := c.normal(n, 1)
+					for i := range x {
+						x[i] += 0.25 // a mean, so that a sum is not all cancellation
+					}
+					if rows > 1 {
+						clear(x[:cols]) // a zero row
+					}
+					xt := c.in("x", x, shape...)
+					dst := c.out("dst", nil, vn)
+					c.b.Reduce(dst, xt, op, axis)
+					c.settle("Reduce")
+					// A sum of n terms (each rounded once for v²): sumTol against Σ|f(x)|.
+					var scale []float64
+					if op == kernels.ReduceSum {
+						scale = refReduce(rows, cols, f64(x), kernels.ReduceAbs, axis)
+					}
+					c.expect("Reduce", "dst", dst, refReduce(rows, cols, f64(x), op, axis), scale, tol{0, sumTol(terms)})
+				})
+			}
+			for _, theta := range []float32{0.5, 0, -1} {
+				s.run(fmt.Sprintf("CountAbove/%v/theta=%g/%v", shape, theta, axis), sh.big, func(c *tc) {
+					x := c.countInputs(n, theta)
+					xt := c.in("x", x, shape...)
+					dst := c.out("counts", nil, vn)
+					c.b.CountAbove(dst, xt, theta, axis)
+					c.settle("CountAbove")
+					c.expect("CountAbove", "counts", dst, refCountAbove(rows, cols, f64(x), float64(theta), axis), nil, tol{}) // exact
+				})
+			}
+		}
+	}
+}
+
+// countInputs draws values around θ with, in turn, some exactly ±θ (not above it), 0 and −0,
+// NaN (never above), ±Inf and ±2θ.
+func (c *tc) countInputs(n int, theta float32) []float32 {
+	x := c.normal(n, 1)
+	special := []float32{theta, -theta, 0, float32(math.Copysign(0, -1)), float32(math.NaN()),
+		float32(math.Inf(1)), float32(math.Inf(-1)), 2 * theta, -2 * theta}
+	for i := range x {
+		if i%3 == 1 {
+			x[i] = special[(i/3)%len(special)]
+		}
+	}
+	return x
 }

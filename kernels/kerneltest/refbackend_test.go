@@ -524,3 +524,109 @@ func (r *refBackend) Argmax(dst, logits kernels.Tensor) {
 	}
 	r.put("Argmax", dst, out)
 }
+
+// refShares reports whether two reference tensors share storage (kernels.CheckNoAlias).
+func refShares(a, b kernels.Tensor) bool { return a.(*refTensor).buf == b.(*refTensor).buf }
+
+func (r *refBackend) Transpose(dst, src kernels.Tensor) {
+	rows, cols := kernels.CheckTranspose(dst, src)
+	if r.bug != "transpose-no-alias-check" {
+		kernels.CheckNoAlias("Transpose", refShares, []string{"dst", "src"}, dst, src)
+	}
+	sd := r.get("Transpose", src)
+	if r.bug == "transpose-copies" {
+		// The values in their old order: right only for a single row or column.
+		r.put("Transpose", dst, sd)
+		return
+	}
+	r.put("Transpose", dst, transpose(rows, cols, sd))
+}
+
+func (r *refBackend) ScatterCols(dst, src, idx kernels.Tensor) {
+	const op = "ScatterCols"
+	n, m, k := kernels.CheckScatterCols(dst, src, idx)
+	kernels.CheckNoAlias(op, refShares, []string{"dst", "src", "idx"}, dst, src, idx)
+	dd, sd, id := r.get(op, dst), r.get(op, src), r.get(op, idx)
+	if r.bug == "scattercols-truncates-index" {
+		// int(idx) instead of skipping an index that is not whole: 2.5 writes column 2.
+		for j := range id {
+			if !math.IsNaN(id[j]) && !math.IsInf(id[j], 0) {
+				id[j] = math.Trunc(id[j])
+			}
+		}
+	}
+	out := refScatterCols(n, m, k, dd, sd, id)
+	if r.bug == "scattercols-clears-others" {
+		// The columns no index names are zeroed instead of kept.
+		written := make([]bool, m)
+		for _, c := range id {
+			if c >= 0 && c < float64(m) && c == math.Floor(c) {
+				written[int(c)] = true
+			}
+		}
+		for i := range out {
+			if !written[i%m] {
+				out[i] = 0
+			}
+		}
+	}
+	r.put(op, dst, out)
+}
+
+func (r *refBackend) Reduce(dst, x kernels.Tensor, op kernels.ReduceOp, axis kernels.Axis) {
+	rows, cols := kernels.CheckReduce(dst, x, op, axis)
+	kernels.CheckNoAlias("Reduce", refShares, []string{"dst", "x"}, dst, x)
+	if r.bug == "reduce-percol-skips-last-row" && axis == kernels.PerCol {
+		rows-- // the loop bound off by one
+	}
+	r.put("Reduce", dst, refReduce(rows, cols, r.get("Reduce", x), op, axis))
+}
+
+func (r *refBackend) CountAbove(dst, x kernels.Tensor, theta float32, axis kernels.Axis) {
+	rows, cols := kernels.CheckNorms("CountAbove", dst, x, axis)
+	kernels.CheckNoAlias("CountAbove", refShares, []string{"dst", "x"}, dst, x)
+	xd := r.get("CountAbove", x)
+	switch r.bug {
+	case "countabove-ge":
+		// [|x| ≥ θ]: wrong where |x| = θ.
+		r.put("CountAbove", dst, refSumOver(rows, cols, xd, func(v float64) float64 {
+			if math.Abs(v) >= float64(theta) {
+				return 1
+			}
+			return 0
+		}, axis))
+		return
+	case "countabove-nan-above":
+		// !(|x| ≤ θ): counts NaN as above.
+		r.put("CountAbove", dst, refSumOver(rows, cols, xd, func(v float64) float64 {
+			if !(math.Abs(v) <= float64(theta)) {
+				return 1
+			}
+			return 0
+		}, axis))
+		return
+	}
+	r.put("CountAbove", dst, refCountAbove(rows, cols, xd, float64(theta), axis))
+}
+
+func (r *refBackend) AdamUpdate(p, g, m, v kernels.Tensor, alpha, beta1, beta2, eps float32) {
+	const op = "AdamUpdate"
+	kernels.CheckLen(op, p, g, m, v)
+	kernels.CheckNoAlias(op, refShares, []string{"p", "g", "m", "v"}, p, g, m, v)
+	pd, gd, md, vd := r.get(op, p), r.get(op, g), r.get(op, m), r.get(op, v)
+	p2, m2, v2 := refAdam(pd, gd, md, vd, float64(alpha), float64(beta1), float64(beta2), float64(eps))
+	switch r.bug {
+	case "adam-old-moments":
+		// The step from the moments before this update.
+		for i := range p2 {
+			p2[i] = pd[i] - float64(alpha)*md[i]/(math.Sqrt(vd[i])+float64(eps))
+		}
+	case "adam-eps-inside-sqrt":
+		for i := range p2 {
+			p2[i] = pd[i] - float64(alpha)*m2[i]/math.Sqrt(v2[i]+float64(eps))
+		}
+	}
+	r.put(op, p, p2)
+	r.put(op, m, m2)
+	r.put(op, v, v2)
+}

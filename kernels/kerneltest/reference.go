@@ -501,3 +501,71 @@ func refArgmax(batch, k int, logits []float64) []float64 {
 	}
 	return out
 }
+
+// refReduce: PerRow Σ_c f(x[r,c]) [rows]; PerCol Σ_r f(x[r,c]) [cols], f(v) = v, |v| or v².
+func refReduce(rows, cols int, x []float64, op kernels.ReduceOp, axis kernels.Axis) []float64 {
+	f := func(v float64) float64 { return v }
+	switch op {
+	case kernels.ReduceAbs:
+		f = math.Abs
+	case kernels.ReduceSquares:
+		f = func(v float64) float64 { return v * v }
+	}
+	return refSumOver(rows, cols, x, f, axis)
+}
+
+// refCountAbove: the number of |x| > θ per row (PerRow) or column (PerCol); NaN is not above.
+func refCountAbove(rows, cols int, x []float64, theta float64, axis kernels.Axis) []float64 {
+	return refSumOver(rows, cols, x, func(v float64) float64 {
+		if math.Abs(v) > theta {
+			return 1
+		}
+		return 0
+	}, axis)
+}
+
+// refSumOver sums f over the rows (PerRow: one sum per row) or the columns of x [rows, cols].
+func refSumOver(rows, cols int, x []float64, f func(float64) float64, axis kernels.Axis) []float64 {
+	n := rows
+	if axis == kernels.PerCol {
+		n = cols
+	}
+	out := make([]float64, n)
+	for r := 0; r < rows; r++ {
+		for c := 0; c < cols; c++ {
+			if axis == kernels.PerRow {
+				out[r] += f(x[r*cols+c])
+			} else {
+				out[c] += f(x[r*cols+c])
+			}
+		}
+	}
+	return out
+}
+
+// refScatterCols: dst [n, m] with column idx[j] replaced by column j of src [n, k], for every j
+// whose idx[j] is a whole number in [0, m); the other columns as they were.
+func refScatterCols(n, m, k int, dst, src, idx []float64) []float64 {
+	out := append([]float64(nil), dst...)
+	for j := 0; j < k; j++ {
+		col := idx[j]
+		if !(col >= 0 && col < float64(m) && col == math.Floor(col)) {
+			continue
+		}
+		for i := 0; i < n; i++ {
+			out[i*m+int(col)] = src[i*k+j]
+		}
+	}
+	return out
+}
+
+// refAdam: m' = β1·m + (1−β1)·g, v' = β2·v + (1−β2)·g², p' = p − α·m'/(√v' + ε).
+func refAdam(p, g, m, v []float64, alpha, beta1, beta2, eps float64) (p2, m2, v2 []float64) {
+	p2, m2, v2 = make([]float64, len(p)), make([]float64, len(p)), make([]float64, len(p))
+	for i := range p {
+		m2[i] = beta1*m[i] + (1-beta1)*g[i]
+		v2[i] = beta2*v[i] + (1-beta2)*g[i]*g[i]
+		p2[i] = p[i] - alpha*m2[i]/(math.Sqrt(v2[i])+eps)
+	}
+	return p2, m2, v2
+}
