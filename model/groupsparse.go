@@ -85,7 +85,7 @@ type GroupSparse struct {
 	power *PowerIteration
 	zeroM kernels.Tensor // [m] zeros (threshold of the z ≥ 0 clip)
 	oneM  kernels.Tensor // [m] ones
-	work  map[int]*groupWork
+	work  *Cache[*groupWork]
 }
 
 // groupWork holds the per-batch-size workspaces.
@@ -113,7 +113,8 @@ func NewGroupSparse(be kernels.Backend, d kernels.Tensor, pools kernels.Pools, o
 	if !(opt.Lambda >= 0) || !(opt.Alpha >= 0) || !(opt.Eps >= 0) || opt.Iters < 0 {
 		return nil, fmt.Errorf("model: group sparse: λ=%v, α=%v, ε=%v, %d iterations: want λ, α, ε ≥ 0 and iterations ≥ 0", opt.Lambda, opt.Alpha, opt.Eps, opt.Iters)
 	}
-	gs := &GroupSparse{be: be, d: d, pools: pools, layout: layout, opt: opt, n: s[0], m: s[1], work: map[int]*groupWork{}}
+	gs := &GroupSparse{be: be, d: d, pools: pools, layout: layout, opt: opt, n: s[0], m: s[1]}
+	gs.work = NewCache(gs.newWork, gs.freeWork)
 	c, equal := commonWeight(layout)
 	blockOK := layout.Disjoint && equal
 	switch opt.Method {
@@ -136,17 +137,9 @@ func NewGroupSparse(be kernels.Backend, d kernels.Tensor, pools kernels.Pools, o
 		return nil, fmt.Errorf("model: group sparse: the smoothed method needs ε > 0 (try %g)", DefaultGroupEps)
 	}
 	gs.wscale = float32(math.Sqrt(float64(c)))
-	var err error
-	alloc := func(shape ...int) kernels.Tensor {
-		if err != nil {
-			return nil
-		}
-		var t kernels.Tensor
-		t, err = be.New(shape...)
-		return t
-	}
-	gs.zeroM, gs.oneM = alloc(gs.m), alloc(gs.m)
+	ts, err := NewTensors(be, []int{gs.m}, []int{gs.m})
 	if err == nil {
+		gs.zeroM, gs.oneM = ts[0], ts[1]
 		gs.power, err = NewPowerIteration(be, gs.m, 1)
 	}
 	if err != nil {
@@ -187,6 +180,23 @@ func (s *GroupSparse) SetLambda(lambda float32) { s.opt.Lambda = lambda }
 // SetIters changes the number of iterations per Solve.
 func (s *GroupSparse) SetIters(iters int) { s.opt.Iters = iters }
 
+// UseDictionary makes the solver use d, of the same shape as its dictionary so far (its step
+// size is kept: call UpdateLipschitz when d differs much).
+func (s *GroupSparse) UseDictionary(d kernels.Tensor) {
+	kernels.CheckShape("model.GroupSparse.UseDictionary", "D", d, s.n, s.m)
+	s.d = d
+}
+
+// PowerVector is the warm-start vector of the solver's power iteration (state a checkpoint keeps).
+func (s *GroupSparse) PowerVector() kernels.Tensor { return s.power.Vector() }
+
+// DictionaryLipschitz is the current estimate of λ_max(DᵀD), without α and as SetLipschitz takes it.
+func (s *GroupSparse) DictionaryLipschitz() float32 { return s.lip }
+
+// SetLipschitz sets the estimate of λ_max(DᵀD) (without α), for a caller that keeps its own
+// power iteration.
+func (s *GroupSparse) SetLipschitz(l float32) { s.lip = l }
+
 // Lipschitz returns L = λ_max(DᵀD) + α, the inverse step size.
 func (s *GroupSparse) Lipschitz() float32 { return s.lip + s.opt.Alpha }
 
@@ -206,43 +216,27 @@ func (s *GroupSparse) UpdateLipschitz(iters int) (float32, error) {
 	return s.lip, nil
 }
 
-// workFor returns the workspaces for batch size b, allocating them on first use.
-func (s *GroupSparse) workFor(b int) (*groupWork, error) {
-	if w, ok := s.work[b]; ok {
-		return w, nil
-	}
-	var err error
-	var made []kernels.Tensor
-	alloc := func(shape ...int) kernels.Tensor {
-		if err != nil {
-			return nil
-		}
-		var t kernels.Tensor
-		t, err = s.be.New(shape...)
-		if err == nil {
-			made = append(made, t)
-		}
-		return t
-	}
-	w := &groupWork{lamFilled: float32(math.NaN())}
-	w.y, w.zPrev, w.v = alloc(b, s.m), alloc(b, s.m), alloc(b, s.m)
-	w.r = alloc(b, s.n)
+// newWork allocates the workspaces for batches of b samples.
+func (s *GroupSparse) newWork(b int) (*groupWork, error) {
+	shapes := [][]int{{b, s.m}, {b, s.m}, {b, s.m}, {b, s.n}}
 	if s.method == GroupSmoothedMM {
 		p := s.layout.NumPools()
-		w.norms, w.dyLam = alloc(b, p), alloc(b, p)
-		w.c, w.ones = alloc(b, s.m), alloc(b, s.m)
+		shapes = append(shapes, []int{b, p}, []int{b, p}, []int{b, s.m}, []int{b, s.m})
 	}
+	ts, err := NewTensors(s.be, shapes...)
 	if err != nil {
-		for _, t := range made {
-			s.be.Free(t)
-		}
-		return nil, fmt.Errorf("model: group sparse: workspace for batch %d: %w", b, err)
+		return nil, fmt.Errorf("model: group sparse: %w", err)
 	}
+	w := &groupWork{y: ts[0], zPrev: ts[1], v: ts[2], r: ts[3], lamFilled: float32(math.NaN())}
 	if s.method == GroupSmoothedMM {
+		w.norms, w.dyLam, w.c, w.ones = ts[4], ts[5], ts[6], ts[7]
 		s.be.Fill(w.ones, 1)
 	}
-	s.work[b] = w
 	return w, nil
+}
+
+func (s *GroupSparse) freeWork(w *groupWork) {
+	FreeTensors(s.be, w.y, w.zPrev, w.v, w.r, w.norms, w.dyLam, w.c, w.ones)
 }
 
 // Solve runs Iters iterations from the code in z [B,m] (a warm start; zeros for a cold one) and
@@ -262,7 +256,7 @@ func (s *GroupSparse) Solve(z, x, prior kernels.Tensor) error {
 	if prior != nil && prior.Len() != z.Len() {
 		panic(fmt.Sprintf("model: GroupSparse.Solve: prior is %v, z is %v", prior.Shape(), z.Shape()))
 	}
-	w, err := s.workFor(b)
+	w, err := s.work.Get(b)
 	if err != nil {
 		return err
 	}
@@ -343,14 +337,7 @@ func (s *GroupSparse) Free() {
 		s.power.Free()
 		s.power = nil
 	}
-	for b, w := range s.work {
-		for _, t := range []kernels.Tensor{w.y, w.zPrev, w.v, w.r, w.norms, w.dyLam, w.c, w.ones} {
-			if t != nil {
-				s.be.Free(t)
-			}
-		}
-		delete(s.work, b)
-	}
+	s.work.Free()
 }
 
 // GroupPenalty returns Σ_j √(ε + Σ_{i∈P_j} w_ji z_i²) for one code z [m], in float64.

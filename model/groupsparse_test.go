@@ -3,35 +3,13 @@ package model_test
 import (
 	"math"
 	"math/rand/v2"
-	"os"
 	"testing"
 
 	"github.com/drsae/drsae/kernels"
 	"github.com/drsae/drsae/model"
 
-	_ "github.com/drsae/drsae/cpu"
-	_ "github.com/drsae/drsae/gpu"
+	"github.com/drsae/drsae/model/internal/modeltest"
 )
-
-// groupBackend opens the backend the group-sparse and topographic tests run on: cpu, or the one
-// DRSAE_TEST_BACKEND names (e.g. gpu). A backend that does not open skips the test, unless
-// DRSAE_REQUIRE_GPU=1.
-func groupBackend(t testing.TB) kernels.Backend {
-	t.Helper()
-	name := os.Getenv("DRSAE_TEST_BACKEND")
-	if name == "" {
-		name = "cpu"
-	}
-	be, err := kernels.Open(name)
-	if err != nil {
-		if os.Getenv("DRSAE_REQUIRE_GPU") == "1" {
-			t.Fatalf("backend %s: %v", name, err)
-		}
-		t.Skipf("backend %s unavailable: %v", name, err)
-	}
-	t.Cleanup(func() { be.Close() })
-	return be
-}
 
 func groupTensor(t testing.TB, be kernels.Backend, host []float32, shape ...int) kernels.Tensor {
 	t.Helper()
@@ -138,7 +116,7 @@ func solveGroup(t *testing.T, be kernels.Backend, p groupProblem, layout *kernel
 //	z_G ≠ 0:  g_G = λ√c·z_G/‖z_G‖        (non-negative: on z_i > 0; g_i ≤ 0 where z_i = 0)
 //	z_G = 0:  ‖g_G‖ ≤ λ√c                 (non-negative: ‖max(g_G, 0)‖ ≤ λ√c)
 func TestGroupLassoOptimality(t *testing.T) {
-	be := groupBackend(t)
+	be := modeltest.Backend(t)
 	const n, m, b, g = 12, 20, 4, 4
 	p := newGroupProblem(n, m, b, 1)
 	prior := make([]float32, b*m)
@@ -242,7 +220,7 @@ func smoothedObjective(p groupProblem, z []float32, l *kernels.PoolLayout, lam, 
 // torus: the smoothed objective never rises from one iteration to the next, and at the end its
 // gradient Dᵀ(Dz − x) + λ Σ_j w_ji z_i/√(ε + Σ w z²) vanishes.
 func TestGroupSmoothedMM(t *testing.T) {
-	be := groupBackend(t)
+	be := modeltest.Backend(t)
 	layout, err := kernels.TorusPools(5, 5, 3, 1, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -311,7 +289,7 @@ func TestGroupSmoothedMM(t *testing.T) {
 // TestGroupSmoothedMatchesBlock: on disjoint pools with a tiny ε, the smoothed solver reaches
 // the objective of the exact block-FISTA solution.
 func TestGroupSmoothedMatchesBlock(t *testing.T) {
-	be := groupBackend(t)
+	be := modeltest.Backend(t)
 	const n, m, b = 12, 16, 3
 	layout, err := kernels.DisjointPools(m, 4)
 	if err != nil {
@@ -338,7 +316,7 @@ func TestGroupSmoothedMatchesBlock(t *testing.T) {
 // TestGroupSparseRejects: block FISTA on overlapping pools, and the smoothed method without ε,
 // are errors, not wrong answers.
 func TestGroupSparseRejects(t *testing.T) {
-	be := groupBackend(t)
+	be := modeltest.Backend(t)
 	torus, _ := kernels.TorusPools(4, 4, 2, 1, 0)
 	pools, err := be.NewPools(torus)
 	if err != nil {

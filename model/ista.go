@@ -102,11 +102,10 @@ type SparseCoder struct {
 	s     kernels.Tensor // I − DᵀD/L [m, m]
 	eye   kernels.Tensor // I [m, m]
 	theta kernels.Tensor // [m], λ/L everywhere
-	zero  kernels.Tensor // [m], zeros: the threshold of |z| in the L1 trick below
 	power *PowerIteration
 	// thetaFor is the (λ, L) that theta holds, so that changing Options.Lambda re-uploads it.
 	thetaFor [2]float64
-	work     map[int]*codingWork
+	work     *Cache[*codingWork]
 }
 
 // codingWork holds the buffers for batches of one size B.
@@ -116,10 +115,9 @@ type codingWork struct {
 	scratch      kernels.Tensor    // [B, m]
 	r            kernels.Tensor    // [B, n], residual X − Z Dᵀ
 	rowsA, rowsB kernels.Tensor    // [B]
-	cols         kernels.Tensor    // [m]
-	hostB        []float32         // [B]
-	hostB2       []float32         // [B]
-	hostM        []float32         // [m]
+	sums         *Scalars
+	hostB        []float32 // [B]
+	hostB2       []float32 // [B]
 }
 
 // NewSparseCoder prepares a coder for the dictionary D [n, m]: it computes L by power iteration
@@ -132,29 +130,17 @@ func NewSparseCoder(be kernels.Backend, d kernels.Tensor, opts CodingOptions) (*
 		panic(fmt.Sprintf("model: NewSparseCoder: λ = %v, want λ ≥ 0", opts.Lambda))
 	}
 	n, m := d.Shape()[0], d.Shape()[1]
-	c := &SparseCoder{Options: opts, be: be, n: n, m: m, work: map[int]*codingWork{}}
-	var err error
-	alloc := func(shape ...int) kernels.Tensor {
-		if err != nil {
-			return nil
-		}
-		var t kernels.Tensor
-		t, err = be.New(shape...)
-		return t
-	}
-	c.s = alloc(m, m)
-	c.eye = alloc(m, m)
-	c.theta = alloc(m)
-	c.zero = alloc(m)
+	c := &SparseCoder{Options: opts, be: be, n: n, m: m}
+	c.work = NewCache(c.newWork, c.freeWork)
+	ts, err := NewTensors(be, []int{m, m}, []int{m})
 	if err != nil {
+		return nil, err
+	}
+	c.s, c.theta = ts[0], ts[1]
+	if c.eye, err = Identity(be, m); err != nil {
 		c.Free()
 		return nil, err
 	}
-	eye := make([]float32, m*m)
-	for i := 0; i < m; i++ {
-		eye[i*m+i] = 1
-	}
-	be.Upload(c.eye, eye)
 	if c.power, err = NewPowerIteration(be, m, 1); err != nil {
 		c.Free()
 		return nil, err
@@ -187,6 +173,10 @@ func (c *SparseCoder) SetDictionary(d kernels.Tensor) error {
 	return nil
 }
 
+// Power is the power iteration that estimates L, warm-started between calls (its vector is
+// state a checkpoint keeps).
+func (c *SparseCoder) Power() *PowerIteration { return c.power }
+
 // Lipschitz returns L = λ_max(DᵀD) of the current dictionary.
 func (c *SparseCoder) Lipschitz() float64 { return c.L }
 
@@ -202,62 +192,32 @@ func (c *SparseCoder) setTheta() {
 	c.thetaFor = key
 }
 
-func (c *SparseCoder) workspace(b int) (*codingWork, error) {
-	if w, ok := c.work[b]; ok {
-		return w, nil
-	}
-	// Keep at most two sizes (the full batch and the last, short one).
-	if len(c.work) >= 2 {
-		for k, w := range c.work {
-			c.freeWork(w)
-			delete(c.work, k)
-		}
-	}
-	w := &codingWork{hostB: make([]float32, b), hostB2: make([]float32, b), hostM: make([]float32, c.m)}
-	var err error
-	alloc := func(shape ...int) kernels.Tensor {
-		if err != nil {
-			return nil
-		}
-		var t kernels.Tensor
-		t, err = c.be.New(shape...)
-		return t
-	}
-	w.c, w.scratch = alloc(b, c.m), alloc(b, c.m)
-	for i := range w.bufs {
-		w.bufs[i] = alloc(b, c.m)
-	}
-	w.r = alloc(b, c.n)
-	w.rowsA, w.rowsB = alloc(b), alloc(b)
-	w.cols = alloc(c.m)
+func (c *SparseCoder) newWork(b int) (*codingWork, error) {
+	w := &codingWork{hostB: make([]float32, b), hostB2: make([]float32, b)}
+	ts, err := NewTensors(c.be, []int{b, c.m}, []int{b, c.m}, []int{b, c.m}, []int{b, c.m}, []int{b, c.m}, []int{b, c.n}, []int{b}, []int{b})
 	if err != nil {
+		return nil, err
+	}
+	w.c, w.scratch, w.bufs[0], w.bufs[1], w.bufs[2], w.r, w.rowsA, w.rowsB = ts[0], ts[1], ts[2], ts[3], ts[4], ts[5], ts[6], ts[7]
+	if w.sums, err = NewScalars(c.be, 2); err != nil {
 		c.freeWork(w)
 		return nil, err
 	}
-	c.work[b] = w
 	return w, nil
 }
 
 func (c *SparseCoder) freeWork(w *codingWork) {
-	for _, t := range []kernels.Tensor{w.c, w.bufs[0], w.bufs[1], w.bufs[2], w.scratch, w.r, w.rowsA, w.rowsB, w.cols} {
-		if t != nil {
-			c.be.Free(t)
-		}
+	FreeTensors(c.be, w.c, w.bufs[0], w.bufs[1], w.bufs[2], w.scratch, w.r, w.rowsA, w.rowsB)
+	if w.sums != nil {
+		w.sums.Free()
 	}
 }
 
 // Free releases the coder's device memory (not the dictionary, which is the caller's).
 func (c *SparseCoder) Free() {
-	for k, w := range c.work {
-		c.freeWork(w)
-		delete(c.work, k)
-	}
-	for _, t := range []kernels.Tensor{c.s, c.eye, c.theta, c.zero} {
-		if t != nil {
-			c.be.Free(t)
-		}
-	}
-	c.s, c.eye, c.theta, c.zero = nil, nil, nil, nil
+	c.work.Free()
+	FreeTensors(c.be, c.s, c.eye, c.theta)
+	c.s, c.eye, c.theta = nil, nil, nil
 	if c.power != nil {
 		c.power.Free()
 		c.power = nil
@@ -284,7 +244,7 @@ func (c *SparseCoder) Encode(z, x kernels.Tensor) (Trace, error) {
 	kernels.CheckShape("model.SparseCoder.Encode", "X", x, x.Shape()[0], c.n)
 	b := x.Shape()[0]
 	kernels.CheckShape("model.SparseCoder.Encode", "Z", z, b, c.m)
-	w, err := c.workspace(b)
+	w, err := c.work.Get(b)
 	if err != nil {
 		return Trace{}, err
 	}
@@ -380,10 +340,50 @@ func (c *SparseCoder) relChange(w *codingWork, zNew, zPrev kernels.Tensor) (floa
 
 // objective returns the batch mean of ½‖x − D z‖² + λ‖z‖₁.
 func (c *SparseCoder) objective(w *codingWork, x, z kernels.Tensor) (float64, error) {
-	sq, l1, err := residualAndL1(c.be, c.d, x, z, w.r, w.rowsA, w.scratch, w.cols, c.zero, w.hostB, w.hostM)
+	c.be.Copy(w.r, x)
+	c.be.Gemm(false, true, -1, z, c.d, 1, w.r) // r = X − Z·Dᵀ
+	w.sums.Sum(w.r, kernels.ReduceSquares)
+	w.sums.Sum(z, kernels.ReduceAbs)
+	v, err := w.sums.Read()
 	if err != nil {
 		return 0, err
 	}
-	b := float64(len(w.hostB))
-	return (0.5*sq + c.Options.Lambda*l1) / b, nil
+	return (0.5*v[0] + c.Options.Lambda*v[1]) / float64(len(w.hostB)), nil
+}
+
+// CodeAll codes every sample of s with coder in batches of at most batch and returns the codes
+// [N, m], reporting progress after every batch under the stage "targets".
+func CodeAll(be kernels.Backend, coder *SparseCoder, s *Samples, batch int, progress ProgressFunc) ([]float32, error) {
+	type pair struct{ x, z kernels.Tensor }
+	bufs := NewCache(func(b int) (pair, error) {
+		ts, err := NewTensors(be, []int{b, coder.n}, []int{b, coder.m})
+		if err != nil {
+			return pair{}, err
+		}
+		return pair{ts[0], ts[1]}, nil
+	}, func(p pair) { FreeTensors(be, p.x, p.z) })
+	defer bufs.Free()
+	if s.Dim != coder.n {
+		return nil, fmt.Errorf("%s has %d features per sample, the dictionary %d", s.Name, s.Dim, coder.n)
+	}
+	clock := newProgressClock(progress, "targets")
+	n, m := s.N(), coder.m
+	codes := make([]float32, n*m)
+	steps := (n + batch - 1) / batch
+	for lo := 0; lo < n; lo += batch {
+		hi := min(n, lo+batch)
+		p, err := bufs.Get(hi - lo)
+		if err != nil {
+			return nil, err
+		}
+		be.Upload(p.x, s.X[lo*s.Dim:hi*s.Dim])
+		if _, err := coder.Encode(p.z, p.x); err != nil {
+			return nil, err
+		}
+		if err := be.Download(codes[lo*m:hi*m], p.z); err != nil {
+			return nil, err
+		}
+		clock.report(Progress{Epoch: 1, Epochs: 1, Step: lo/batch + 1, Steps: steps, EndOfEpoch: hi == n})
+	}
+	return codes, nil
 }

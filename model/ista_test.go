@@ -3,80 +3,11 @@ package model
 import (
 	"math"
 	"math/rand/v2"
-	"sync"
 	"testing"
 
-	"github.com/drsae/drsae/data"
-	"github.com/drsae/drsae/kernels"
+	"github.com/drsae/drsae/model/internal/modeltest"
 	"gonum.org/v1/gonum/mat"
 )
-
-// ---- helpers shared by the package's tests ----
-
-func newTestBackend(t testing.TB) kernels.Backend {
-	t.Helper()
-	return openTestBackend(t)
-}
-
-func upload(t testing.TB, be kernels.Backend, host []float32, shape ...int) kernels.Tensor {
-	t.Helper()
-	x, err := be.New(shape...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	be.Upload(x, host)
-	return x
-}
-
-func download(t testing.TB, be kernels.Backend, x kernels.Tensor) []float32 {
-	t.Helper()
-	out := make([]float32, x.Len())
-	if err := be.Download(out, x); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-var (
-	mnistOnce         sync.Once
-	mnistTrain, mnist *data.Dataset
-	mnistErr          error
-)
-
-// mnistSets returns the MNIST training and test sets, loaded once for the whole test binary.
-func mnistSets(t testing.TB) (train, test *data.Dataset) {
-	t.Helper()
-	mnistOnce.Do(func() { mnistTrain, mnist, mnistErr = data.LoadMNIST("") })
-	if mnistErr != nil {
-		t.Skipf("MNIST: %v", mnistErr)
-	}
-	return mnistTrain, mnist
-}
-
-// rows returns samples [from, from+k) of a data set as one [k, n] slice (a copy).
-func rows(ds *data.Dataset, from, k int) []float32 {
-	n := ds.Dim()
-	return append([]float32(nil), ds.Pixels[from*n:(from+k)*n]...)
-}
-
-// digitDictionary returns a dictionary [n, m] whose atoms are m MNIST training digits scaled to
-// unit norm: real, coherent atoms, the hard case for ISTA.
-func digitDictionary(ds *data.Dataset, m int, seed uint64) []float32 {
-	n := ds.Dim()
-	perm := data.Permutation(ds.N, seed)
-	d := make([]float32, n*m)
-	for j := 0; j < m; j++ {
-		x := ds.Sample(perm[j])
-		var s float64
-		for _, v := range x {
-			s += float64(v) * float64(v)
-		}
-		for i, v := range x {
-			d[i*m+j] = float32(float64(v) / math.Sqrt(s))
-		}
-	}
-	return d
-}
 
 // ---- float64 references ----
 
@@ -84,7 +15,7 @@ func digitDictionary(ds *data.Dataset, m int, seed uint64) []float32 {
 // coordinate descent in float64 (Friedman et al. 2007), an algorithm independent of ISTA, until
 // no coordinate moves by more than 1e-12. D is [n, m] row-major. Returns z [B, m].
 func lassoCD(x, d []float32, b, n, m int, lambda float64, nonneg bool) []float64 {
-	dm := mat.NewDense(n, m, f64(d))
+	dm := mat.NewDense(n, m, modeltest.F64(d))
 	var gd mat.Dense
 	gd.Mul(dm.T(), dm)
 	g := gd.RawMatrix().Data // [m, m], symmetric
@@ -92,7 +23,7 @@ func lassoCD(x, d []float32, b, n, m int, lambda float64, nonneg bool) []float64
 	c := make([]float64, m)
 	q := make([]float64, m) // q = G z, kept up to date ("covariance updates")
 	for s := 0; s < b; s++ {
-		xs := mat.NewVecDense(n, f64(x[s*n:(s+1)*n]))
+		xs := mat.NewVecDense(n, modeltest.F64(x[s*n:(s+1)*n]))
 		mat.NewVecDense(m, c).MulVec(dm.T(), xs) // c = Dᵀx
 		clear(q)
 		zs := z[s*m : (s+1)*m]
@@ -192,37 +123,21 @@ func istaRef(x, d []float32, b, n, m int, lambda, l float64, nonneg, fista bool,
 	return out
 }
 
-func f64(x []float32) []float64 {
-	out := make([]float64, len(x))
-	for i, v := range x {
-		out[i] = float64(v)
-	}
-	return out
-}
-
-func randn(rng *rand.Rand, k int, scale float64) []float32 {
-	out := make([]float32, k)
-	for i := range out {
-		out[i] = float32(rng.NormFloat64() * scale)
-	}
-	return out
-}
-
 // ---- tests ----
 
 // TestPowerIteration compares λ_max(DᵀD) with a float64 symmetric eigen-decomposition.
 func TestPowerIteration(t *testing.T) {
-	be := newTestBackend(t)
+	be := modeltest.Backend(t)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, sz := range [][2]int{{1, 1}, {7, 3}, {33, 50}, {100, 40}} {
 		n, m := sz[0], sz[1]
-		d := randn(rng, n*m, 1)
-		dt := upload(t, be, d, n, m)
+		d := modeltest.Randn(rng, n*m, 1)
+		dt := modeltest.Upload(t, be, d, n, m)
 		got, err := LipschitzConstant(be, dt)
 		if err != nil {
 			t.Fatal(err)
 		}
-		dm := mat.NewDense(n, m, f64(d))
+		dm := mat.NewDense(n, m, modeltest.F64(d))
 		var g mat.SymDense
 		g.SymOuterK(1, dm.T())
 		var eig mat.EigenSym
@@ -241,11 +156,11 @@ func TestPowerIteration(t *testing.T) {
 // TestISTAOrthonormal: with orthonormal atoms the lasso separates and its solution is the
 // shrunk correlation z* = h_λ(Dᵀx); L = 1, and one ISTA step from zero reaches it.
 func TestISTAOrthonormal(t *testing.T) {
-	be := newTestBackend(t)
+	be := modeltest.Backend(t)
 	rng := rand.New(rand.NewPCG(3, 4))
 	n, m, b := 12, 5, 4
 	var qr mat.QR
-	qr.Factorize(mat.NewDense(n, m, f64(randn(rng, n*m, 1))))
+	qr.Factorize(mat.NewDense(n, m, modeltest.F64(modeltest.Randn(rng, n*m, 1))))
 	var q mat.Dense
 	qr.QTo(&q)
 	d := make([]float32, n*m)
@@ -254,11 +169,11 @@ func TestISTAOrthonormal(t *testing.T) {
 			d[i*m+j] = float32(q.At(i, j))
 		}
 	}
-	x := randn(rng, b*n, 1)
+	x := modeltest.Randn(rng, b*n, 1)
 	for _, nonneg := range []bool{false, true} {
 		for _, alg := range []Algorithm{ISTA, FISTA} {
-			dt := upload(t, be, d, n, m)
-			xt := upload(t, be, x, b, n)
+			dt := modeltest.Upload(t, be, d, n, m)
+			xt := modeltest.Upload(t, be, x, b, n)
 			zt, _ := be.New(b, m)
 			c, err := NewSparseCoder(be, dt, CodingOptions{Lambda: 0.3, NonNegative: nonneg, Algorithm: alg, MaxIter: 3})
 			if err != nil {
@@ -270,7 +185,7 @@ func TestISTAOrthonormal(t *testing.T) {
 			if _, err := c.Encode(zt, xt); err != nil {
 				t.Fatal(err)
 			}
-			z := download(t, be, zt)
+			z := modeltest.Download(t, be, zt)
 			for s := 0; s < b; s++ {
 				for j := 0; j < m; j++ {
 					var corr float64
@@ -294,13 +209,13 @@ func TestISTAOrthonormal(t *testing.T) {
 // TestISTAIterates: the backend's Gram-form iterations follow the textbook residual form of
 // Beck & Teboulle, iteration by iteration, for both algorithms and both shrinkages.
 func TestISTAIterates(t *testing.T) {
-	be := newTestBackend(t)
+	be := modeltest.Backend(t)
 	rng := rand.New(rand.NewPCG(5, 6))
 	n, m, b := 20, 30, 3
-	d := randn(rng, n*m, 1/math.Sqrt(float64(n)))
-	x := randn(rng, b*n, 1)
-	dt := upload(t, be, d, n, m)
-	xt := upload(t, be, x, b, n)
+	d := modeltest.Randn(rng, n*m, 1/math.Sqrt(float64(n)))
+	x := modeltest.Randn(rng, b*n, 1)
+	dt := modeltest.Upload(t, be, d, n, m)
+	xt := modeltest.Upload(t, be, x, b, n)
 	zt, _ := be.New(b, m)
 	for _, nonneg := range []bool{false, true} {
 		for _, alg := range []Algorithm{ISTA, FISTA} {
@@ -318,7 +233,7 @@ func TestISTAIterates(t *testing.T) {
 					t.Errorf("trace %+v, want %d iterations", tr, k)
 				}
 				want := istaRef(x, d, b, n, m, 0.05, c.Lipschitz(), nonneg, alg == FISTA, k)
-				got := download(t, be, zt)
+				got := modeltest.Download(t, be, zt)
 				var worst float64
 				for i := range got {
 					worst = math.Max(worst, math.Abs(float64(got[i])-want[i]))
@@ -339,14 +254,14 @@ func TestISTAIterates(t *testing.T) {
 // coordinate-descent optimum to 1e-4 relative objective; the non-negative variant never
 // produces a negative code; ISTA's objective never rises; Tol stops the iterations.
 func TestISTAFISTAOnMNIST(t *testing.T) {
-	train, test := mnistSets(t)
-	be := newTestBackend(t)
+	train, test := modeltest.MNIST(t)
+	be := modeltest.Backend(t)
 	n, m, b := train.Dim(), 100, 64
 	lambda := 0.1
-	d := digitDictionary(train, m, 1)
-	x := rows(test, 0, b)
-	dt := upload(t, be, d, n, m)
-	xt := upload(t, be, x, b, n)
+	d := modeltest.DigitDictionary(train, m, 1)
+	x := modeltest.Rows(test, 0, b)
+	dt := modeltest.Upload(t, be, d, n, m)
+	xt := modeltest.Upload(t, be, x, b, n)
 	zt, _ := be.New(b, m)
 
 	for _, nonneg := range []bool{false, true} {
@@ -364,9 +279,9 @@ func TestISTAFISTAOnMNIST(t *testing.T) {
 				t.Fatal(err)
 			}
 			objective[alg] = tr.Objective
-			z := download(t, be, zt)
+			z := modeltest.Download(t, be, zt)
 			// The reported objective is the same quantity, computed on the device.
-			if last, host := tr.Objective[len(tr.Objective)-1], objective64(x, d, f64(z), b, n, m, lambda); math.Abs(last-host) > 1e-5*host {
+			if last, host := tr.Objective[len(tr.Objective)-1], objective64(x, d, modeltest.F64(z), b, n, m, lambda); math.Abs(last-host) > 1e-5*host {
 				t.Errorf("%v: reported objective %v, host %v", alg, last, host)
 			}
 
@@ -376,8 +291,8 @@ func TestISTAFISTAOnMNIST(t *testing.T) {
 			if _, err := c.Encode(zt, xt); err != nil {
 				t.Fatal(err)
 			}
-			z = download(t, be, zt)
-			final := objective64(x, d, f64(z), b, n, m, lambda)
+			z = modeltest.Download(t, be, zt)
+			final := objective64(x, d, modeltest.F64(z), b, n, m, lambda)
 			if rel := (final - fStar) / fStar; math.Abs(rel) > 1e-4 {
 				t.Errorf("%v nonneg=%v: objective %v after %d iterations, optimum %v (relative %.2g)", alg, nonneg, final, tr.Iterations, fStar, rel)
 			}

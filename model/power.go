@@ -109,6 +109,10 @@ func (p *PowerIteration) Run(a kernels.Tensor, maxIter int, tol float64) (float6
 	return p.Estimate, it, nil
 }
 
+// Vector is the iterate v [cols,1] kept between calls for a warm start; a checkpoint of a model
+// that keeps a PowerIteration saves it, so that a resumed run estimates the same.
+func (p *PowerIteration) Vector() kernels.Tensor { return p.v }
+
 // Free releases the device memory.
 func (p *PowerIteration) Free() {
 	for _, t := range []kernels.Tensor{p.v, p.w, p.norm, p.u} {

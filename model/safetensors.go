@@ -10,7 +10,6 @@ import (
 	"math"
 	"os"
 	"sort"
-	"strings"
 
 	"github.com/drsae/drsae/internal/atomicfile"
 )
@@ -278,101 +277,4 @@ func parseHeader(js []byte) (map[string]tensorHeader, map[string]string, error) 
 		return nil, nil, fmt.Errorf("bad JSON header: unexpected bytes after the header object")
 	}
 	return entries, meta, nil
-}
-
-// ConfigPath returns the JSON config that sits beside a saved model:
-// runs/dict.safetensors ↔ runs/dict.json. A path without the .safetensors suffix gets .json added.
-func ConfigPath(model string) string {
-	return strings.TrimSuffix(strings.TrimSuffix(model, ".json"), ".safetensors") + ".json"
-}
-
-// SaveConfig writes cfg as indented JSON to path, atomically. A model's config is a struct with a
-// `json:"model"` field naming its kind ("dict", "lista", …) and its hyper-parameters and shapes,
-// so that a reader needs only the JSON to know what the tensors mean.
-func SaveConfig(path string, cfg any) error {
-	js, err := json.MarshalIndent(cfg, "", "  ")
-	if err != nil {
-		return fmt.Errorf("save %s: %v", path, err)
-	}
-	js = append(js, '\n')
-	return atomicfile.Write(path, func(w io.Writer) error {
-		_, err := w.Write(js)
-		return err
-	})
-}
-
-// LoadConfig reads the JSON config at path into cfg and checks that its "model" key is kind.
-// Unknown keys are an error, so that a config from another kind or a newer drsae is not
-// silently misread.
-func LoadConfig(path, kind string, cfg any) error {
-	js, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("model config: %w", err)
-	}
-	var head struct {
-		Model string `json:"model"`
-	}
-	if err := json.Unmarshal(js, &head); err != nil {
-		return fmt.Errorf("model config %s: not valid JSON: %v", path, err)
-	}
-	if head.Model != kind {
-		return fmt.Errorf("model config %s: model is %q, want %q", path, head.Model, kind)
-	}
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(cfg); err != nil {
-		return fmt.Errorf("model config %s: %v", path, err)
-	}
-	return nil
-}
-
-// loadModelFiles reads the config beside path (ConfigPath) into cfg, checking its kind and
-// validating it, then the tensors of path.
-func loadModelFiles(path, kind string, cfg interface{ Validate() error }) (map[string]HostTensor, error) {
-	cp := ConfigPath(path)
-	if err := LoadConfig(cp, kind, cfg); err != nil {
-		return nil, err
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("model config %s: %v", cp, err)
-	}
-	ts, _, err := LoadTensors(path)
-	return ts, err
-}
-
-// checkTensors checks that the tensors read from path are exactly those in want, with the shapes
-// the config gives, and returns one error naming the file and the first tensor that differs.
-func checkTensors(path string, got map[string]HostTensor, want map[string][]int) error {
-	names := make([]string, 0, len(want))
-	for name := range want {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		t, ok := got[name]
-		if !ok {
-			return fmt.Errorf("%s: no tensor %q", path, name)
-		}
-		if !equalShape(t.Shape, want[name]) {
-			return fmt.Errorf("%s: tensor %q has shape %v, the config says %v", path, name, t.Shape, want[name])
-		}
-	}
-	for name := range got {
-		if _, ok := want[name]; !ok {
-			return fmt.Errorf("%s: unexpected tensor %q", path, name)
-		}
-	}
-	return nil
-}
-
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

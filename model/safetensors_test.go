@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -34,7 +35,7 @@ func TestSafetensorsRoundTrip(t *testing.T) {
 	}
 	for _, w := range in {
 		g := got[w.Name]
-		if !equalShape(g.Shape, append([]int{}, w.Shape...)) {
+		if !slices.Equal(g.Shape, append([]int{}, w.Shape...)) {
 			t.Errorf("%s: shape %v, want %v", w.Name, g.Shape, w.Shape)
 		}
 		if len(g.Data) != len(w.Data) {
@@ -232,38 +233,5 @@ func TestSafetensorsSaveErrors(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 0 {
 		t.Errorf("failed saves left %d files", len(entries))
-	}
-}
-
-func TestConfig(t *testing.T) {
-	if got := ConfigPath("runs/dict.safetensors"); got != "runs/dict.json" {
-		t.Errorf("ConfigPath = %q", got)
-	}
-	if got := ConfigPath("runs/dict"); got != "runs/dict.json" {
-		t.Errorf("ConfigPath = %q", got)
-	}
-	type cfg struct {
-		Model  string  `json:"model"`
-		N      int     `json:"n"`
-		Lambda float64 `json:"lambda"`
-	}
-	path := filepath.Join(t.TempDir(), "c.json")
-	if err := SaveConfig(path, cfg{"dict", 784, 0.1}); err != nil {
-		t.Fatal(err)
-	}
-	var c cfg
-	if err := LoadConfig(path, "dict", &c); err != nil || c.N != 784 || c.Lambda != 0.1 {
-		t.Fatalf("LoadConfig: %v %+v", err, c)
-	}
-	if err := LoadConfig(path, "lista", &c); err == nil || !strings.Contains(err.Error(), `"dict"`) {
-		t.Errorf("wrong kind: %v", err)
-	}
-	os.WriteFile(path, []byte(`{"model":"dict","n":1,"extra":2}`), 0o644)
-	if err := LoadConfig(path, "dict", &c); err == nil || !strings.Contains(err.Error(), "extra") {
-		t.Errorf("unknown key: %v", err)
-	}
-	os.WriteFile(path, []byte(`{"model":`), 0o644)
-	if err := LoadConfig(path, "dict", &c); err == nil || !strings.Contains(err.Error(), path) {
-		t.Errorf("bad JSON: %v", err)
 	}
 }

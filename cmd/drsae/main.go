@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -124,14 +125,30 @@ func newFlags(name, args, summary string) *flag.FlagSet {
 			return
 		}
 		fmt.Fprintf(stderr, "\nflags:\n")
-		fs.SetOutput(stderr)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
+		printDefaults(fs)
 	}
 	return fs
 }
 
 var usages = map[*flag.FlagSet]func(){}
+
+// printDefaults lists the flags as "--name type  meaning (default v)", a default left out where it
+// is the zero value.
+func printDefaults(fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		typ, help := flag.UnquoteUsage(f)
+		if v, ok := f.Value.(fieldValue); ok {
+			typ = map[reflect.Kind]string{reflect.Int: "int", reflect.Int64: "int", reflect.Uint64: "uint", reflect.Float64: "number", reflect.String: "string"}[v.v.Kind()]
+		}
+		fmt.Fprintf(stderr, "  --%s %s\n    \t%s", f.Name, typ, help)
+		switch f.DefValue {
+		case "", "0", "false", "0s":
+		default:
+			fmt.Fprintf(stderr, " (default %s)", f.DefValue)
+		}
+		fmt.Fprintln(stderr)
+	})
+}
 
 // parseFlags parses args; a bad flag or a stray argument is a usage error.
 func parseFlags(fs *flag.FlagSet, args []string) error {

@@ -1,4 +1,4 @@
-package model
+package drsae
 
 import (
 	"fmt"
@@ -10,10 +10,12 @@ import (
 
 	"github.com/drsae/drsae/cpu"
 	"github.com/drsae/drsae/kernels"
+	"github.com/drsae/drsae/model"
+	"github.com/drsae/drsae/model/internal/modeltest"
 )
 
 // TestDrSAEBackendsAgree builds the paper's net (784-400-10, T = 11) with the same Init seed on
-// the cpu and the gpu backend, runs Forward (unsupervised and supervised), Loss, ActiveCounts
+// the cpu and the gpu backend, runs Forward (unsupervised and supervised), Loss, the active counts
 // and Backward on the same 50 unit-norm inputs, then SGD steps as the trainer issues them, and
 // logs for every tensor it can reach the relative L2 difference gpu vs cpu, so that one run on a
 // device shows where the gpu backend first goes wrong. It fails at the end if any tensor differs
@@ -23,13 +25,13 @@ func TestDrSAEBackendsAgree(t *testing.T) {
 	if os.Getenv("DRSAE_TEST_BACKEND") != "gpu" {
 		t.Skip("compares the gpu backend with the cpu backend: run with DRSAE_TEST_BACKEND=gpu")
 	}
-	gb := openTestBackend(t) // skips, or fails with DRSAE_REQUIRE_GPU=1, when the gpu does not open
+	gb := modeltest.Backend(t) // skips, or fails with DRSAE_REQUIRE_GPU=1, when the gpu does not open
 	cb := cpu.New()
 	defer cb.Close()
 	info := gb.Info()
 	t.Logf("gpu backend: %s | %s | %s", info.Vendor, info.Device, info.Version)
 
-	cfg := DefaultDrSAEConfig()
+	cfg := DefaultConfig()
 	n, u, T := cfg.Inputs, cfg.Units, cfg.T
 	const B, steps = 50, 5
 	rng := rand.New(rand.NewPCG(50, 784))
@@ -62,33 +64,31 @@ func TestDrSAEBackendsAgree(t *testing.T) {
 	type side struct {
 		be kernels.Backend
 		m  *DrSAE
-		w  *DrSAEBatch
-		g  *DrSAEGrads
+		w  *work
 	}
 	build := func(be kernels.Backend) *side {
-		m, err := NewDrSAE(be, cfg)
+		m, err := New(be, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := m.Init(x, 1); err != nil {
+		if err := m.Init(&model.Samples{X: x, Dim: n}, 1); err != nil {
 			t.Fatal(err)
 		}
-		w, err := m.NewBatch(B)
+		mw, err := m.NewWork(B)
 		if err != nil {
 			t.Fatal(err)
 		}
-		g, err := m.NewGrads()
-		if err != nil {
+		if err := model.AllocGrads(be, m.Params()); err != nil {
 			t.Fatal(err)
 		}
-		be.Upload(w.X, x)
-		be.Upload(w.Labels, labels)
-		return &side{be, m, w, g}
+		w := mw.(*work)
+		be.Upload(w.x, x)
+		be.Upload(w.labels, labels)
+		return &side{be, m, w}
 	}
 	gs, cs := build(gb), build(cb)
 	defer func() {
 		for _, s := range []*side{gs, cs} {
-			s.g.Free(s.be)
 			s.w.Free()
 			s.m.Free()
 		}
@@ -143,55 +143,44 @@ func TestDrSAEBackendsAgree(t *testing.T) {
 		}
 	}
 	compareParams := func(stage string) {
-		for i, name := range DrSAEParams {
-			compare(stage, name, gs.m.Params()[i], cs.m.Params()[i])
+		for i, p := range gs.m.Params() {
+			compare(stage, p.Name, p.Value, cs.m.Params()[i].Value)
 		}
 	}
-	compareLoss := func(stage string, sup bool) {
-		var ls [2]DrSAELoss
+	compareLoss := func(stage string, phase int) {
+		var ls [2]model.Sums
 		for i, s := range []*side{gs, cs} {
-			l, err := s.m.Loss(s.w, sup, labels)
+			l, err := s.m.Loss(s.w, phase)
 			if err != nil {
 				t.Logf("BAD %s: Loss on %s: %v", stage, s.be.Info().Name, err)
 				bad = append(bad, stage+" Loss")
 			}
 			ls[i] = l
 		}
-		t.Logf("    %-22s Loss gpu: recon %.6g sparsity %.6g class %.6g total %.6g errors %d", stage, ls[0].Recon, ls[0].Sparsity, ls[0].Class, ls[0].Total, ls[0].Errors)
-		t.Logf("    %-22s Loss cpu: recon %.6g sparsity %.6g class %.6g total %.6g errors %d", stage, ls[1].Recon, ls[1].Sparsity, ls[1].Class, ls[1].Total, ls[1].Errors)
-		for _, q := range []struct {
-			name string
-			g, c float64
-		}{{"recon", ls[0].Recon, ls[1].Recon}, {"sparsity", ls[0].Sparsity, ls[1].Sparsity}, {"class", ls[0].Class, ls[1].Class}, {"total", ls[0].Total, ls[1].Total}} {
-			if d := math.Abs(q.g - q.c); d > 1e-3*math.Max(math.Abs(q.c), 1e-6) || math.IsNaN(d) {
-				t.Logf("BAD %-22s loss term %s: gpu %.7g cpu %.7g", stage, q.name, q.g, q.c)
-				bad = append(bad, stage+" loss "+q.name)
+		t.Logf("    %-22s Loss gpu: %v", stage, ls[0].Metrics(""))
+		t.Logf("    %-22s Loss cpu: %v", stage, ls[1].Metrics(""))
+		for _, name := range ls[1].Names {
+			g, c := ls[0].Mean(name), ls[1].Mean(name)
+			tol := 1e-3 * math.Max(math.Abs(c), 1e-6)
+			if name == "err" || name == "L0" {
+				tol = 0.05 * math.Max(c, 1) // counts near a threshold may differ by a few
+			}
+			if d := math.Abs(g - c); d > tol || math.IsNaN(d) {
+				t.Logf("BAD %-22s loss term %s: gpu %.7g cpu %.7g", stage, name, g, c)
+				bad = append(bad, stage+" loss "+name)
 			}
 		}
 	}
-	// l0 logs the active units of z^T: ActiveCounts (a column reduction on the device) and a
-	// count of the downloaded code on the host, on both backends.
+	// l0 compares the active units of z^T per unit: CountAbove (a column reduction on the
+	// device) on both backends.
 	l0 := func(stage string) {
 		var counts [2][]float32
-		var summary []string
 		for i, s := range []*side{gs, cs} {
-			counts[i] = make([]float32, u)
-			if err := s.m.ActiveCounts(s.w, counts[i]); err != nil {
-				t.Fatalf("ActiveCounts: %v", err)
-			}
-			dev := 0.0
-			for _, v := range counts[i] {
-				dev += float64(v)
-			}
-			host := 0
-			for _, v := range down(s.be, s.w.Code()) {
-				if v > 0 {
-					host++
-				}
-			}
-			summary = append(summary, fmt.Sprintf("%s: ActiveCounts %.2f, host count of z^T %.2f", s.be.Info().Name, dev/B, float64(host)/B))
+			c, _ := s.be.New(u)
+			s.be.CountAbove(c, s.w.enc.Code(), 0, kernels.PerCol)
+			counts[i] = down(s.be, c)
+			s.be.Free(c)
 		}
-		t.Logf("    %-22s L0 (active units per sample) %s", stage, strings.Join(summary, "; "))
 		diff := 0
 		for i := range counts[0] {
 			if counts[0][i] != counts[1][i] {
@@ -199,23 +188,20 @@ func TestDrSAEBackendsAgree(t *testing.T) {
 			}
 		}
 		if diff > u/50 {
-			t.Logf("BAD %-22s ActiveCounts differ on %d of %d units", stage, diff, u)
-			bad = append(bad, stage+" ActiveCounts")
+			t.Logf("BAD %-22s active counts differ on %d of %d units", stage, diff, u)
+			bad = append(bad, stage+" active counts")
 		}
 	}
 
 	compareParams("Init")
-	for _, sup := range []bool{false, true} {
-		stage := fmt.Sprintf("sup=%v", sup)
-		gs.m.Forward(gs.w, sup)
-		cs.m.Forward(cs.w, sup)
+	for phase := range 2 {
+		sup := phase == 1
+		stage := fmt.Sprintf("phase %d", phase)
+		gs.m.Forward(gs.w, phase)
+		cs.m.Forward(cs.w, phase)
 		for i := range T {
-			if i > 0 {
-				compare(stage+" Forward", fmt.Sprintf("a%d", i+1), gs.w.a[i], cs.w.a[i])
-			} else {
-				compare(stage+" Forward", "a1=E·x", gs.w.a[0], cs.w.a[0])
-			}
-			compare(stage+" Forward", fmt.Sprintf("z%d", i+1), gs.w.z[i], cs.w.z[i])
+			compare(stage+" Forward", fmt.Sprintf("a%d", i+1), gs.w.enc.A[i], cs.w.enc.A[i])
+			compare(stage+" Forward", fmt.Sprintf("z%d", i+1), gs.w.enc.Z[i], cs.w.enc.Z[i])
 		}
 		compare(stage+" Forward", "r=x̂−x", gs.w.r, cs.w.r)
 		if sup {
@@ -225,69 +211,70 @@ func TestDrSAEBackendsAgree(t *testing.T) {
 			compare(stage+" Forward", "dlog", gs.w.dlog, cs.w.dlog)
 			compare(stage+" Forward", "xent", gs.w.xent, cs.w.xent)
 		}
-		compareLoss(stage+" Loss", sup)
-		compare(stage+" Loss", "rnorm", gs.w.rnorm, cs.w.rnorm)
-		compare(stage+" Loss", "l1", gs.w.l1, cs.w.l1)
-		if sup {
-			compare(stage+" Loss", "pred", gs.w.pred, cs.w.pred)
-		}
+		compareLoss(stage+" Loss", phase)
 		l0(stage + " Forward")
-		gs.m.Backward(gs.w, gs.g, sup)
-		cs.m.Backward(cs.w, cs.g, sup)
-		compare(stage+" Backward", "dz (t=0)", gs.w.dz, cs.w.dz)
-		compare(stage+" Backward", "g (t=0)", gs.w.g, cs.w.g)
-		compare(stage+" Backward", "gsum", gs.w.gsum, cs.w.gsum)
-		for i, name := range DrSAEParams {
-			compare(stage+" Backward", "d"+name, gs.g.List()[i], cs.g.List()[i])
+		gs.m.Backward(gs.w, phase)
+		cs.m.Backward(cs.w, phase)
+		compare(stage+" Backward", "dz (t=0)", gs.w.enc.Delta, cs.w.enc.Delta)
+		compare(stage+" Backward", "g (t=0)", gs.w.enc.G, cs.w.enc.G)
+		compare(stage+" Backward", "gsum", gs.w.enc.GSum, cs.w.enc.GSum)
+		for i, p := range gs.m.Params() {
+			compare(stage+" Backward", "d"+p.Name, p.Grad, cs.m.Params()[i].Grad)
 		}
 	}
 
-	// One SGD step and the projection, as the trainer issues them (no sync in between).
+	// One SGD step and the projection, as the trainer issues them (no sync in between), then
+	// training steps with momentum on new minibatches, uploaded while the device may still be
+	// busy; the loss is read back only at the end.
+	step := func(s *side, opt *model.Optimizer) {
+		opt.Step(s.m.Params(), 0.01)
+		for _, p := range s.m.Params() {
+			if p.Project != nil {
+				p.Project(p.Value)
+			}
+		}
+	}
+	opts := map[*side][2]*model.Optimizer{}
 	for _, s := range []*side{gs, cs} {
-		opt, err := NewSGD(s.be, s.m.Params(), 0, nil)
+		tc := DefaultTrainConfig()
+		tc.Momentum = 0
+		plain, err := model.NewOptimizer(s.be, s.m.Params(), tc)
 		if err != nil {
 			t.Fatal(err)
 		}
-		opt.Step(s.m.Params(), s.g.List(), 0.01)
-		s.m.Project()
+		tc.Momentum = 0.5
+		heavy, err := model.NewOptimizer(s.be, s.m.Params(), tc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer plain.Free()
+		defer heavy.Free()
+		opts[s] = [2]*model.Optimizer{plain, heavy}
+		step(s, plain)
 	}
 	compareParams("SGD+Project")
-	gs.m.Forward(gs.w, true)
-	cs.m.Forward(cs.w, true)
-	compare("after step Forward", "z^T", gs.w.Code(), cs.w.Code())
-	compareLoss("after step", true)
+	gs.m.Forward(gs.w, 1)
+	cs.m.Forward(cs.w, 1)
+	compare("after step Forward", "z^T", gs.w.enc.Code(), cs.w.enc.Code())
+	compareLoss("after step", 1)
 	l0("after step")
-
-	// Training steps on new minibatches, uploaded while the device may still be busy, with
-	// momentum, as drsae_train.go runs them; the loss is read back only at the end.
-	opts := map[*side]*SGD{}
-	for _, s := range []*side{gs, cs} {
-		opt, err := NewSGD(s.be, s.m.Params(), 0.5, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		opts[s] = opt
-		defer opt.Free()
-	}
 	for i, mb := range more {
 		for _, s := range []*side{gs, cs} {
-			s.be.Upload(s.w.X, mb[0])
-			s.be.Upload(s.w.Labels, mb[1])
-			s.m.Forward(s.w, i%2 == 1)
-			s.m.Backward(s.w, s.g, i%2 == 1)
-			opts[s].Step(s.m.Params(), s.g.List(), 0.01)
-			s.m.Project()
+			s.be.Upload(s.w.x, mb[0])
+			s.be.Upload(s.w.labels, mb[1])
+			s.m.Forward(s.w, i%2)
+			s.m.Backward(s.w, i%2)
+			step(s, opts[s][1])
 		}
 	}
-	labels = more[len(more)-1][1]
 	stage := fmt.Sprintf("after %d more steps", len(more))
 	compareParams(stage)
 	for _, s := range []*side{gs, cs} {
-		s.m.Forward(s.w, true)
+		s.m.Forward(s.w, 1)
 	}
-	compare(stage, "z^T", gs.w.Code(), cs.w.Code())
+	compare(stage, "z^T", gs.w.enc.Code(), cs.w.enc.Code())
 	compare(stage, "logits", gs.w.logits, cs.w.logits)
-	compareLoss(stage, true)
+	compareLoss(stage, 1)
 	l0(stage)
 
 	if err := gb.Sync(); err != nil {

@@ -1,23 +1,18 @@
-package model
+package drsae
 
 import (
 	"math"
 	"math/rand/v2"
 	"testing"
 
-	"github.com/drsae/drsae/kernels"
+	"github.com/drsae/drsae/model"
+	"github.com/drsae/drsae/model/internal/modeltest"
 )
-
-// drsaeTestBackend is the backend the DrSAE tests run on.
-func drsaeTestBackend(t testing.TB) kernels.Backend {
-	t.Helper()
-	return openTestBackend(t)
-}
 
 // refDrSAE is a float64 host reference of the DrSAE forward pass and loss, written from the
 // paper's equations independently of the backend code.
 type refDrSAE struct {
-	cfg           DrSAEConfig
+	cfg           Config
 	E, S, b, D, C []float64 // E [m,n], S [m,m], b [m], D [n,m], C [k,m]
 }
 
@@ -94,14 +89,6 @@ func randSlice(rng *rand.Rand, n int, scale, shift float64) []float64 {
 	return v
 }
 
-func to32(x []float64) []float32 {
-	y := make([]float32, len(x))
-	for i, v := range x {
-		y[i] = float32(v)
-	}
-	return y
-}
-
 // TestDrSAEGradient checks every parameter's gradient, from Backward on the backend in
 // float32, against central differences of the float64 host reference loss. The reference is
 // in float64 so that the differences are exact to ~1e-10: with h = 1e-5 the truncation error
@@ -110,10 +97,11 @@ func to32(x []float64) []float32 {
 // Parameters are drawn so that no pre-activation lies within 1e-3 of its threshold: the loss
 // is then smooth over the ±h perturbations and finite differences are valid.
 func TestDrSAEGradient(t *testing.T) {
-	be := drsaeTestBackend(t)
+	be := modeltest.Backend(t)
 	for _, classify := range []bool{false, true} {
-		cfg := DrSAEConfig{Inputs: 6, Units: 5, Classes: 3, T: 3, Lambda: 0.3, ReconWeight: 2, ClassWeight: 1.5}
-		cfg.SetDefaults()
+		cfg := DefaultConfig()
+		cfg.Inputs, cfg.Rows, cfg.Cols, cfg.Units, cfg.Classes, cfg.T = 6, 0, 0, 5, 3, 3
+		cfg.Lambda, cfg.ReconWeight, cfg.ClassWeight = 0.3, 2, 1.5
 		rng := rand.New(rand.NewPCG(7, 11))
 		B := 4
 		ref := &refDrSAE{cfg: cfg,
@@ -125,40 +113,43 @@ func TestDrSAEGradient(t *testing.T) {
 			t.Fatalf("%d pre-activations within 1e-3 of a kink; pick another seed", kinks)
 		}
 
-		m, err := NewDrSAE(be, cfg)
+		m, err := New(be, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer m.Free()
 		for i, p := range m.Params() {
-			be.Upload(p, to32(ref.params()[i]))
+			be.Upload(p.Value, modeltest.F32(ref.params()[i]))
 		}
-		w, err := m.NewBatch(B)
+		if err := model.AllocGrads(be, m.Params()); err != nil {
+			t.Fatal(err)
+		}
+		w, err := m.NewWork(B)
 		if err != nil {
 			t.Fatal(err)
 		}
-		lab := []float32{0, 2, 1, 2}
-		be.Upload(w.X, to32(x))
-		be.Upload(w.Labels, lab)
-		g, err := m.NewGrads()
-		if err != nil {
+		defer w.Free()
+		be.Upload(w.Inputs(), modeltest.F32(x))
+		be.Upload(w.Targets(), []float32{0, 2, 1, 2})
+		phase := 0
+		if classify {
+			phase = 1
+		}
+		if err := m.Forward(w, phase); err != nil {
 			t.Fatal(err)
 		}
-		m.Forward(w, classify)
-		l, err := m.Loss(w, classify, lab)
+		l, err := m.Loss(w, phase)
 		if err != nil {
 			t.Fatal(err)
 		}
 		want, _ := ref.loss(x, labels, classify, 0)
-		if math.Abs(l.Total-want) > 1e-5*math.Max(1, math.Abs(want)) {
-			t.Errorf("classify=%v: loss on the backend %.8g, float64 reference %.8g", classify, l.Total, want)
+		if got := l.Mean("loss"); math.Abs(got-want) > 1e-5*math.Max(1, math.Abs(want)) {
+			t.Errorf("classify=%v: loss on the backend %.8g, float64 reference %.8g", classify, got, want)
 		}
-		m.Backward(w, g, classify)
+		m.Backward(w, phase)
 		const h = 1e-5
-		for pi, name := range DrSAEParams {
-			got := make([]float32, g.List()[pi].Len())
-			if err := be.Download(got, g.List()[pi]); err != nil {
-				t.Fatal(err)
-			}
+		for pi, param := range m.Params() {
+			got := modeltest.Download(t, be, param.Grad)
 			p := ref.params()[pi]
 			for i := range p {
 				old := p[i]
@@ -169,14 +160,12 @@ func TestDrSAEGradient(t *testing.T) {
 				p[i] = old
 				fd := (lp - lm) / (2 * h)
 				if d := math.Abs(float64(got[i]) - fd); d > 1e-5+1e-3*math.Abs(fd) {
-					t.Errorf("classify=%v: ∂L/∂%s[%d] = %.7g, central difference %.7g", classify, name, i, got[i], fd)
+					t.Errorf("classify=%v: ∂L/∂%s[%d] = %.7g, central difference %.7g", classify, param.Name, i, got[i], fd)
 				}
 			}
 		}
 		if !classify {
-			c := make([]float32, g.C.Len())
-			be.Download(c, g.C)
-			for i, v := range c {
+			for i, v := range modeltest.Download(t, be, m.c.Grad) {
 				if v != 0 {
 					t.Errorf("unsupervised ∂L/∂C[%d] = %g, want 0", i, v)
 				}
@@ -188,10 +177,10 @@ func TestDrSAEGradient(t *testing.T) {
 // TestDrSAEISTA: with E = Dᵀ/L, S = I − DᵀD/L, b = λ/L the encoder is T steps of non-negative
 // ISTA, z ← max(0, z + Dᵀ(x − Dz)/L − λ/L) from z = 0, computed here in float64 on the host.
 func TestDrSAEISTA(t *testing.T) {
-	be := drsaeTestBackend(t)
+	be := modeltest.Backend(t)
 	const n, m, T, B = 20, 30, 25, 3
-	cfg := DrSAEConfig{Inputs: n, Units: m, Classes: 2, T: T}
-	cfg.SetDefaults()
+	cfg := DefaultConfig()
+	cfg.Inputs, cfg.Rows, cfg.Cols, cfg.Units, cfg.Classes, cfg.T = n, 0, 0, m, 2, T
 	rng := rand.New(rand.NewPCG(3, 4))
 	d := randSlice(rng, n*m, 1, 0)
 	for j := 0; j < m; j++ { // unit columns
@@ -230,22 +219,25 @@ func TestDrSAEISTA(t *testing.T) {
 	const lambda = 0.1
 	x := randSlice(rng, B*n, 1, 0)
 
-	model, err := NewDrSAE(be, cfg)
+	net, err := New(be, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	be.Upload(model.D, to32(d))
-	if err := model.SetISTA(lambda, L); err != nil {
+	defer net.Free()
+	be.Upload(net.d.Value, modeltest.F32(d))
+	if err := net.SetISTA(lambda, L); err != nil {
 		t.Fatal(err)
 	}
-	w, err := model.NewBatch(B)
+	w, err := net.NewWork(B)
 	if err != nil {
 		t.Fatal(err)
 	}
-	be.Upload(w.X, to32(x))
-	model.Encode(w)
-	got := make([]float32, B*m)
-	be.Download(got, w.Code())
+	defer w.Free()
+	be.Upload(w.Inputs(), modeltest.F32(x))
+	if err := net.Forward(w, 0); err != nil {
+		t.Fatal(err)
+	}
+	got := modeltest.Download(t, be, net.Code(w))
 
 	for s := 0; s < B; s++ {
 		xs := x[s*n : (s+1)*n]
@@ -283,5 +275,3 @@ func TestDrSAEISTA(t *testing.T) {
 		}
 	}
 }
-
-func newTestRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 99)) }

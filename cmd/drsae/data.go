@@ -1,0 +1,172 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/drsae/drsae/data"
+	"github.com/drsae/drsae/model"
+)
+
+// dataFlags are where the data come from on this machine (not saved with a model).
+type dataFlags struct{ dir, images string }
+
+func (d *dataFlags) add(fs *flag.FlagSet) {
+	fs.StringVar(&d.dir, "data-dir", "", "folder with the four IDX files of mnist or fashion (default: $DRSAE_MNIST / $DRSAE_FASHION_MNIST, else where they are installed)")
+	fs.StringVar(&d.images, "images", "", "patches: a folder of PNG/JPEG photographs to cut them from (default: the CC0 photographs embedded in drsae)")
+}
+
+// Seeds of the validation and test patches: streams no training run draws from.
+const (
+	validSeed = 0x7a1d_0000_0000_0000
+	testSeed  = 0x7e57_0000_0000_0000
+)
+
+// checkSpec returns a usage error naming the first data flag out of range.
+func checkSpec(s model.DataSpec) error {
+	switch {
+	case s.Source != "mnist" && s.Source != "fashion" && s.Source != "patches":
+		return usagef("--data %q: want mnist, fashion or patches", s.Source)
+	case s.Preprocess != "none" && s.Preprocess != "l2" && s.Preprocess != "contrast" && s.Preprocess != "mean":
+		return usagef("--preprocess %q: want none, l2, contrast or mean", s.Preprocess)
+	case s.TrainSize < 0:
+		return usagef("--train-size %d: want ≥ 0", s.TrainSize)
+	case s.ValidSize < 0:
+		return usagef("--valid-size %d: want ≥ 0", s.ValidSize)
+	case s.TestSize < 0:
+		return usagef("--test-size %d: want ≥ 0", s.TestSize)
+	case s.Source == "patches" && (s.Patch < 2 || s.Patch > 64):
+		return usagef("--patch %d: want 2..64", s.Patch)
+	case !(s.LCNSigma >= 0):
+		return usagef("--lcn-sigma %g: want ≥ 0", s.LCNSigma)
+	case s.Source != "patches" && s.TrainSize+s.ValidSize > 60000:
+		return usagef("--train-size %d + --valid-size %d: more than the 60,000 training images", s.TrainSize, s.ValidSize)
+	}
+	return nil
+}
+
+// samples are a run's data: the training, validation and test samples.
+type samples struct{ train, valid, test *model.Samples }
+
+// loadData prepares the samples spec describes: for digits, the first TrainSize training
+// images (0: all but the validation ones), the next ValidSize, and the first TestSize test
+// images (0: all); for patches, TrainSize, ValidSize and TestSize patches from three
+// independent streams of positions. A missing or corrupt data set is one error.
+func loadData(spec model.DataSpec, df dataFlags) (*samples, error) {
+	if err := checkSpec(spec); err != nil {
+		return nil, err
+	}
+	if spec.Source == "patches" {
+		return loadPatches(spec, df)
+	}
+	load := data.LoadMNIST
+	if spec.Source == "fashion" {
+		load = data.LoadFashionMNIST
+	}
+	all, test, err := load(df.dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range []*data.Dataset{all, test} {
+		preprocess(d.Pixels, d.Dim(), spec.Preprocess)
+	}
+	n := spec.TrainSize
+	if n == 0 {
+		n = all.N - spec.ValidSize
+	}
+	train, rest := all.Split(n)
+	valid, _ := rest.Split(min(spec.ValidSize, rest.N))
+	if spec.TestSize > 0 && spec.TestSize < test.N {
+		test, _ = test.Split(spec.TestSize)
+	}
+	s := &samples{model.FromDataset(train), model.FromDataset(valid), model.FromDataset(test)}
+	s.train.Name, s.valid.Name, s.test.Name = spec.Source+"/train", spec.Source+"/valid", spec.Source+"/test"
+	return s, nil
+}
+
+func preprocess(x []float32, dim int, how string) {
+	switch how {
+	case "l2":
+		data.NormalizeRows(x, dim, 0)
+	case "mean":
+		data.RemoveMean(x, dim)
+	case "contrast":
+		data.RemoveMean(x, dim)
+		// The floor (pixels are in [0, 1]) keeps nearly flat samples from being blown up into
+		// noise: below a standard deviation of 0.05 they are divided by 0.05.
+		data.DivideStd(x, dim, 0.05)
+	}
+}
+
+// patchSource prepares the photographs for spec's patches: the embedded ones, or those in
+// df.images, each locally contrast normalized with spec.LCNSigma.
+func patchSource(spec model.DataSpec, df dataFlags) (*data.PatchSource, error) {
+	var imgs []data.Gray
+	var err error
+	if df.images == "" {
+		imgs, err = data.NaturalImages()
+	} else {
+		imgs, err = readImages(df.images)
+	}
+	if err != nil {
+		return nil, err
+	}
+	src := data.NewPatchSource(imgs, spec.Patch, spec.LCNSigma)
+	if len(src.Images) == 0 {
+		return nil, fmt.Errorf("no photograph holds a %d×%d patch with %d pixels to spare (--patch, --images)", spec.Patch, spec.Patch, data.PatchMargin)
+	}
+	return src, nil
+}
+
+func readImages(dir string) ([]data.Gray, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("--images: %v", err)
+	}
+	var imgs []data.Gray
+	for _, e := range entries {
+		switch strings.ToLower(filepath.Ext(e.Name())) {
+		case ".png", ".jpg", ".jpeg":
+			g, err := data.LoadGray(filepath.Join(dir, e.Name()))
+			if err != nil {
+				return nil, err
+			}
+			imgs = append(imgs, g)
+		}
+	}
+	return imgs, nil
+}
+
+func loadPatches(spec model.DataSpec, df dataFlags) (*samples, error) {
+	src, err := patchSource(spec, df)
+	if err != nil {
+		return nil, err
+	}
+	dim := spec.Patch * spec.Patch
+	cut := func(name string, n int, seed uint64) *model.Samples {
+		x := data.Patches(src.Images, spec.Patch, n, seed)
+		preprocess(x, dim, spec.Preprocess)
+		return &model.Samples{Name: "patches/" + name, X: x, Dim: dim, Rows: spec.Patch, Cols: spec.Patch}
+	}
+	train := spec.TrainSize
+	if train == 0 {
+		train = 50000
+	}
+	test := spec.TestSize
+	if test == 0 {
+		test = 2000
+	}
+	return &samples{cut("train", train, spec.Seed), cut("valid", spec.ValidSize, spec.Seed^validSeed), cut("test", test, spec.Seed^testSeed)}, nil
+}
+
+// fitShape sets a config's keys that come from the data: inputs, rows, cols and classes.
+func fitShape(cfg model.Config, s *model.Samples) {
+	for key, v := range map[string]int{"inputs": s.Dim, "rows": s.Rows, "cols": s.Cols, "classes": s.Classes} {
+		if f, ok := valueOf(cfg, key); ok {
+			f.SetInt(int64(v))
+		}
+	}
+}

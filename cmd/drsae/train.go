@@ -1,0 +1,270 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/drsae/drsae/model"
+)
+
+// A cliKind is what the command line adds to a registered model kind: its help, its reports
+// and its pictures. Flags, data, training, checkpoints and files are the same for every kind.
+type cliKind struct {
+	help string
+	// defaults, when set, completes the config and the data after the flags are parsed, leaving
+	// alone what the flags given (set) chose: LISTA takes its shape and data from its dictionary.
+	defaults func(cfg model.Config, spec *model.DataSpec, set map[string]bool) error
+	// report prints an evaluation of m on s (the test set after training; eval's --set).
+	report func(c *useContext, m model.Module, s *model.Samples) error
+	// show draws m's pictures into files named prefix+"…png" and returns their names.
+	show func(c *useContext, m model.Module, prefix string) ([]string, error)
+}
+
+var cliKinds = map[string]*cliKind{}
+
+func init() {
+	addCommand(&command{name: "train", args: "KIND [flags]", summary: "train a model: drsae train -h lists the kinds", run: runTrain})
+}
+
+func runTrain(args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
+		fmt.Fprintln(stderr, "usage: drsae train KIND [flags]\n\nkinds:")
+		for _, n := range model.Kinds() {
+			k, _ := model.LookupKind(n)
+			fmt.Fprintf(stderr, "  %-10s %s\n", n, k.Summary)
+		}
+		fmt.Fprintln(stderr, "\nrun 'drsae train KIND -h' for the flags of a kind")
+		if len(args) == 0 {
+			return usagef("missing KIND")
+		}
+		return nil
+	}
+	k, err := model.LookupKind(args[0])
+	if err != nil {
+		return usageError{msg: err.Error()}
+	}
+	return train(k, cliKinds[k.Name], args[1:])
+}
+
+const trainHelp = `
+
+Files: --out (a .safetensors file; its JSON config beside it, .json) holds the model of the best
+validation epoch so far, which eval, encode and show read; beside it NAME.checkpoint.safetensors,
+written as one file after every epoch, holds everything to --resume from. A resumed run takes the
+model, the schedule and the data from the checkpoint: a flag may only repeat its value there,
+except --epochs, --patience and --max-time. Ctrl-C or SIGTERM stops after the current minibatch.`
+
+func train(k *model.Kind, ck *cliKind, args []string) error {
+	fs := newFlags("train "+k.Name, "[flags]", ck.help+trainHelp)
+	backend := backendFlag(fs)
+	out := fs.String("out", "runs/"+k.Name+".safetensors", "where to save the model (.safetensors; config beside it, .json; checkpoint beside it, .checkpoint.safetensors)")
+	resume := fs.String("resume", "", "continue from this checkpoint, NAME.checkpoint.safetensors (--out then defaults to NAME.safetensors)")
+	maxTime := fs.Duration("max-time", 0, "wall-clock budget: stop, keeping the best model, when another epoch would not end within it (0: none)")
+	quiet := fs.Bool("quiet", false, "no progress bar: one line per epoch")
+	var df dataFlags
+	df.add(fs)
+	cfg, tc, spec := k.NewConfig(), k.NewTrain(), k.Data
+	noPretrain := func(f model.Field) bool { return f.Key == "pretrain_epochs" && len(k.Phases) == 1 }
+	keys := configFlags(fs, noPretrain, cfg, &tc, &spec)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	set := setFlags(fs)
+	switch {
+	case !strings.HasSuffix(*out, ".safetensors"):
+		return usagef("--out %q: want a file name ending in .safetensors", *out)
+	case *maxTime < 0:
+		return usagef("--max-time %v: want ≥ 0", *maxTime)
+	}
+	if *resume != "" {
+		return resumeTrain(k, ck, *resume, *out, set, keys, runOptions{backend: *backend, maxTime: *maxTime, quiet: *quiet, df: df, outSet: set["out"]})
+	}
+	if ck.defaults != nil {
+		if err := ck.defaults(cfg, &spec, set); err != nil {
+			return err
+		}
+	}
+	if err := tc.Validate(); err != nil {
+		return flagError(err, keys)
+	}
+	d, err := loadData(spec, df)
+	if err != nil {
+		return err
+	}
+	fitShape(cfg, d.train)
+	if err := cfg.Validate(); err != nil {
+		return flagError(err, keys)
+	}
+	if d.train.N() < tc.Batch {
+		return usagef("--batch %d: more than the %d training samples", tc.Batch, d.train.N())
+	}
+	tc.Data = spec
+	be, err := openBackend(*backend)
+	if err != nil {
+		return err
+	}
+	defer be.Close()
+	m, err := model.NewModule(be, k.Name, cfg)
+	if err != nil {
+		return err
+	}
+	defer m.Free()
+	if err := m.Init(d.train, tc.Seed); err != nil {
+		return err
+	}
+	tr, err := model.NewTrainer(m, tc)
+	if err != nil {
+		return err
+	}
+	return runTraining(tr, ck, d, *out, runOptions{maxTime: *maxTime, quiet: *quiet})
+}
+
+// runOptions are the flags of a run that are not saved.
+type runOptions struct {
+	backend string
+	maxTime time.Duration
+	quiet   bool
+	df      dataFlags
+	outSet  bool
+}
+
+// resumeTrain continues a checkpoint. Every flag given must repeat the checkpoint's value, except
+// those marked resumable (epochs, patience), which change the schedule.
+func resumeTrain(k *model.Kind, ck *cliKind, path, out string, set map[string]bool, keys map[string]model.Field, opt runOptions) error {
+	s, err := model.ReadSaved(path)
+	if err != nil {
+		return fmt.Errorf("--resume: %v", err)
+	}
+	if !s.Checkpoint {
+		return fmt.Errorf("--resume: %s is a saved model, not a training checkpoint (use the NAME.checkpoint.safetensors that training writes)", path)
+	}
+	if s.Kind != k.Name {
+		return usagef("--resume %s: a checkpoint of a %s model, not %s", path, s.Kind, k.Name)
+	}
+	names := make([]string, 0, len(set))
+	for n := range set {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	saved := []any{s.Config, &s.Train, &s.Data}
+	for _, name := range names {
+		f, ok := keys[name]
+		if !ok || f.Resume {
+			continue
+		}
+		for _, c := range saved {
+			if v, ok := valueOf(c, f.Key); ok && v.Type() == f.Value.Type() && !reflect.DeepEqual(v.Interface(), f.Value.Interface()) {
+				return usagef("--%s %v: the checkpoint has %v; a resumed run keeps its model, schedule and data (only --epochs, --patience and --max-time may change)", name, fieldValue{f.Value}, fieldValue{v})
+			}
+		}
+	}
+	if !opt.outSet && strings.HasSuffix(path, ".checkpoint.safetensors") {
+		out = strings.TrimSuffix(path, ".checkpoint.safetensors") + ".safetensors" // keep writing beside it
+	}
+	d, err := loadData(s.Data, opt.df)
+	if err != nil {
+		return err
+	}
+	be, err := openBackend(opt.backend)
+	if err != nil {
+		return err
+	}
+	defer be.Close()
+	tr, err := model.LoadCheckpoint(be, path)
+	if err != nil {
+		return err
+	}
+	defer tr.Module.Free()
+	for _, name := range names {
+		if f, ok := keys[name]; ok && f.Resume {
+			copyField(&tr.Config, f)
+		}
+	}
+	phases := tr.Module.Phases()
+	if tr.State.Phase == model.PhaseDone && set["epochs"] && tr.State.Epoch < tr.Config.Epochs {
+		tr.State.Phase, tr.State.StopReason = phases[len(phases)-1], "" // more epochs asked for
+	}
+	fmt.Fprintf(stderr, "resuming %s: %s phase, %d epochs done, best validation %s %.4g\n",
+		path, tr.State.Phase, tr.State.Epoch, tr.Module.Criterion(), tr.State.Best)
+	return runTraining(tr, ck, d, out, opt)
+}
+
+// runTraining runs tr, writing its checkpoint beside out after every epoch and the best model
+// so far to out, then evaluates the model on the test set.
+func runTraining(tr *model.Trainer, ck *cliKind, d *samples, out string, opt runOptions) error {
+	m := tr.Module
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return fmt.Errorf("--out: %v", err)
+	}
+	start := time.Now()
+	if opt.maxTime > 0 {
+		tr.Deadline = start.Add(opt.maxTime)
+	}
+	tr.Checkpoint = model.CheckpointPath(out)
+	checkpointed := false
+	tr.OnEpoch = func(e model.Epoch) error {
+		checkpointed = true
+		phases := m.Phases()
+		if e.Improved || e.Phase != phases[len(phases)-1] {
+			return tr.SaveBest(out, runMeta(tr, e.Valid, time.Since(start)))
+		}
+		return nil
+	}
+	info := m.Backend().Info()
+	c := tr.Config
+	fmt.Fprintf(stderr, "%s on %s (%s): %d training and %d validation samples (%s), batch %d, %s lr %g; up to %d epochs\n",
+		m.Kind(), info.Name, info.Device, d.train.N(), d.valid.N(), c.Data.Source, c.Batch, c.Optimizer, c.LR, c.PretrainEpochs+c.Epochs)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	pp := newProgressPrinter(opt.quiet)
+	tr.Progress = pp.report
+	err := tr.Run(ctx, d.train, d.valid)
+	pp.finish()
+	if err != nil {
+		if checkpointed && (errors.Is(err, model.ErrNotFinite) || errors.Is(err, context.Canceled)) {
+			return fmt.Errorf("%v; this run's last checkpoint is %s (continue with --resume %s)", err, tr.Checkpoint, tr.Checkpoint)
+		}
+		return err
+	}
+	elapsed := time.Since(start)
+	if err := tr.SaveBest(out, runMeta(tr, model.Sums{}, elapsed)); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "stopped: %s\n", tr.State.StopReason)
+	if tr.State.HasBest && d.valid.N() > 0 {
+		fmt.Fprintf(stdout, "best validation %s %.4g (epoch %d)\n", m.Criterion(), tr.State.Best, tr.State.BestEpoch)
+	}
+	if ck.report != nil && d.test.N() > 0 {
+		fmt.Fprintf(stdout, "on %d test samples (%s):\n", d.test.N(), d.test.Name)
+		if err := ck.report(&useContext{spec: c.Data, df: opt.df, path: out, batch: c.EvalBatch}, m, d.test); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "training took %s (this run; %s in all) on %s\n", elapsed.Round(time.Second),
+		time.Duration(tr.State.Seconds*float64(time.Second)).Round(time.Second), info.Device)
+	fmt.Fprintf(stdout, "model: %s (+ %s); checkpoint: %s\n", out, model.ConfigPath(out), tr.Checkpoint)
+	return nil
+}
+
+// runMeta is the metadata of a saved model: where training stood and its validation measures.
+func runMeta(tr *model.Trainer, valid model.Sums, elapsed time.Duration) map[string]string {
+	m := map[string]string{
+		"phase": tr.State.Phase, "epoch": fmt.Sprint(tr.State.Epoch),
+		"training_seconds": fmt.Sprintf("%.0f", math.Max(tr.State.Seconds, elapsed.Seconds())),
+	}
+	for _, mt := range valid.Metrics("valid_") {
+		m[mt.Name] = fmt.Sprintf("%.6g", mt.Value)
+	}
+	return m
+}
+
