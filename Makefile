@@ -3,9 +3,9 @@ GO       ?= go
 TIMEOUT  ?= 30m
 # Every package but the GLFW one, which needs an X server and runs under xvfb-run below.
 PKGS      = $$($(GO) list ./... | grep -v '/gpu/glfw$$')
-# The model tests that run again on the GPU backend: gradients, closed forms, optimality, and
-# the whole DrSAE step compared with the cpu backend at the paper's size.
-GPU_MODEL_TESTS = Gradient|IsISTA|DrSAEISTA|Optimality|ISTAIterates|ISTAOrthonormal|BackendsAgree
+# The model tests that run again on the GPU backend: gradients, closed forms, optimality, exact
+# resumption of every kind, and the whole DrSAE step compared with the cpu backend at the paper's size.
+GPU_MODEL_TESTS = Gradient|IsISTA|DrSAEISTA|Optimality|ISTAIterates|ISTAOrthonormal|BackendsAgree|Resume|MeasureCodes
 
 .PHONY: all deps build run test check bench reproduce clean
 
@@ -28,7 +28,7 @@ run: build
 # 50k/10k split (35 discriminative epochs, parameter average), fitted on all 60,000 digits;
 # 1.33% test error, about 15 minutes on 2 CPU cores.
 reproduce: build
-	./drsae train drsae --units 400 --T 11 --unsup-epochs 5 --sup-epochs 35 --lr 0.01 \
+	./drsae train drsae --units 400 --T 11 --pretrain-epochs 5 --epochs 35 --lr 0.01 \
 	  --lr-decay 2e-6 --batch 50 --average 0.9995 --train-size 60000 --valid-size 0 \
 	  --out runs/drsae-paper.safetensors
 	./drsae eval --model runs/drsae-paper.safetensors
@@ -39,7 +39,7 @@ reproduce: build
 test: deps check
 	$(GO) test -timeout $(TIMEOUT) $(PKGS)
 	xvfb-run -a $(GO) test -timeout $(TIMEOUT) ./gpu/glfw/
-	DRSAE_TEST_BACKEND=gpu $(GO) test -timeout $(TIMEOUT) -run '$(GPU_MODEL_TESTS)' ./model/
+	DRSAE_TEST_BACKEND=gpu $(GO) test -timeout $(TIMEOUT) -run '$(GPU_MODEL_TESTS)' ./model/...
 
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

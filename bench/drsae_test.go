@@ -7,77 +7,92 @@ import (
 
 	"github.com/drsae/drsae/kernels"
 	"github.com/drsae/drsae/model"
+	"github.com/drsae/drsae/model/drsae"
 )
 
 // BenchmarkDrSAEStep times one DrSAE training step — forward through the T recurrent steps,
 // backpropagation through time, the SGD update and (every 5th step, as in training) the
 // projection onto the constraints — on random unit-norm inputs, per backend, and reports
-// samples/s. The paper's net is 784-400, T = 11; the default of `drsae train drsae` is
-// 784-200, T = 5.
+// samples/s. The paper's net is 784-400, T = 11; make run trains 784-200, T = 5.
 func BenchmarkDrSAEStep(b *testing.B) {
 	for _, sz := range []struct{ batch, units, T int }{{256, 400, 11}, {50, 400, 11}, {50, 200, 5}, {256, 200, 5}} {
 		b.Run(fmt.Sprintf("B%d-784-%d-T%d", sz.batch, sz.units, sz.T), func(b *testing.B) {
 			forEachBackend(b, func(b *testing.B, be kernels.Backend) {
-				drsaeStep(b, be, sz.batch, sz.units, sz.T)
+				cfg := drsae.DefaultConfig()
+				cfg.Units, cfg.T = sz.units, sz.T
+				m, err := drsae.New(be, cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer m.Free()
+				rng := rand.New(rand.NewPCG(1, 2))
+				x := make([]float32, sz.batch*784)
+				labels := make([]float32, sz.batch)
+				for s := range sz.batch {
+					var n float64
+					for j := range 784 {
+						v := rng.Float64()
+						x[s*784+j] = float32(v)
+						n += v * v
+					}
+					for j := range 784 {
+						x[s*784+j] /= float32(n)
+					}
+					labels[s] = float32(s % 10)
+				}
+				if err := m.Init(&model.Samples{X: x, Dim: 784}, 1); err != nil {
+					b.Fatal(err)
+				}
+				trainSteps(b, m, sz.batch, x, labels, 1, 5)
 			})
 		})
 	}
 }
 
-func drsaeStep(b *testing.B, be kernels.Backend, batch, units, T int) {
-	cfg := model.DrSAEConfig{Inputs: 784, Units: units, Classes: 10, T: T}
-	cfg.SetDefaults()
-	m, err := model.NewDrSAE(be, cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer m.Free()
-	rng := rand.New(rand.NewPCG(1, 2))
-	x := make([]float32, batch*784)
-	labels := make([]float32, batch)
-	for s := 0; s < batch; s++ {
-		var n float64
-		for j := 0; j < 784; j++ {
-			v := rng.Float64()
-			x[s*784+j] = float32(v)
-			n += v * v
-		}
-		for j := 0; j < 784; j++ {
-			x[s*784+j] /= float32(n)
-		}
-		labels[s] = float32(s % 10)
-	}
-	if err := m.Init(x, 1); err != nil {
-		b.Fatal(err)
-	}
-	w, err := m.NewBatch(batch)
+// trainSteps times b.N training steps of m on one minibatch of batch samples, issued as the trainer issues them:
+// a new upload of the inputs, Forward, Backward, an SGD step with momentum 0.9, and the
+// projections every projectEvery steps. It reports samples/s.
+func trainSteps(b *testing.B, m model.Module, batch int, x, y []float32, phase, projectEvery int) {
+	be := m.Backend()
+	w, err := m.NewWork(batch)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer w.Free()
-	g, err := m.NewGrads()
-	if err != nil {
+	if err := model.AllocGrads(be, m.Params()); err != nil {
 		b.Fatal(err)
 	}
-	defer g.Free(be)
-	opt, err := model.NewSGD(be, m.Params(), 0.9, nil)
+	tc := model.DefaultTrainConfig()
+	opt, err := model.NewOptimizer(be, m.Params(), tc)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer opt.Free()
-	be.Upload(w.Labels, labels)
+	if y != nil {
+		be.Upload(w.Targets(), y)
+	}
+	step := func(i int) {
+		be.Upload(w.Inputs(), x) // a new minibatch arrives every step in training
+		if err := m.Forward(w, phase); err != nil {
+			b.Fatal(err)
+		}
+		m.Backward(w, phase)
+		opt.Step(m.Params(), 1e-4)
+		if i%projectEvery == projectEvery-1 {
+			for _, p := range m.Params() {
+				if p.Project != nil {
+					p.Project(p.Value)
+				}
+			}
+		}
+	}
+	step(0)
 	waitDevice(b, be)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		be.Upload(w.X, x) // a new minibatch arrives every step in training
-		m.Forward(w, true)
-		m.Backward(w, g, true)
-		opt.Step(m.Params(), g.List(), 1e-3)
-		if i%5 == 4 {
-			m.Project()
-		}
+		step(i)
 		waitDevice(b, be)
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(batch)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+	b.ReportMetric(float64(w.Size())*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
 }

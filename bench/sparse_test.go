@@ -8,6 +8,7 @@ import (
 
 	"github.com/drsae/drsae/kernels"
 	"github.com/drsae/drsae/model"
+	"github.com/drsae/drsae/model/lista"
 )
 
 // The sparse coding benchmarks run at the size, B = 256 samples of n = 784 (MNIST) with
@@ -88,15 +89,19 @@ func BenchmarkLISTAForward(b *testing.B) {
 				l, x := newBenchLISTA(b, be, T)
 				defer l.Free()
 				defer be.Free(x)
-				z := mustNew(b, be, sparseB, sparseM)
-				defer be.Free(z)
-				if err := l.Encode(z, x); err != nil {
+				w, err := l.NewWork(sparseB)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer w.Free()
+				be.Copy(w.Inputs(), x)
+				if err := l.Forward(w, 0); err != nil {
 					b.Fatal(err)
 				}
 				waitDevice(b, be)
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
-					if err := l.Encode(z, x); err != nil {
+					if err := l.Forward(w, 0); err != nil {
 						b.Fatal(err)
 					}
 					waitDevice(b, be)
@@ -107,8 +112,8 @@ func BenchmarkLISTAForward(b *testing.B) {
 	}
 }
 
-// BenchmarkLISTATrainStep times one training step of LISTA with T = 3 — forward, the loss,
-// backpropagation through the steps and the SGD update — and reports samples/s.
+// BenchmarkLISTATrainStep times one training step of LISTA with T = 3 — forward, backpropagation
+// through the steps and the SGD update — and reports samples/s.
 func BenchmarkLISTATrainStep(b *testing.B) {
 	const T = 3
 	b.Run(fmt.Sprintf("T%d/B%d-%d-%d", T, sparseB, sparseN, sparseM), func(b *testing.B) {
@@ -116,42 +121,25 @@ func BenchmarkLISTATrainStep(b *testing.B) {
 			l, x := newBenchLISTA(b, be, T)
 			defer l.Free()
 			defer be.Free(x)
-			zstar := mustNew(b, be, sparseB, sparseM)
-			defer be.Free(zstar)
-			if err := l.Encode(zstar, x); err != nil {
+			host := make([]float32, x.Len())
+			if err := be.Download(host, x); err != nil {
 				b.Fatal(err)
 			}
-			g, err := l.NewGrads()
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer g.Free(be)
-			opt, err := model.NewSGD(be, l.Params(), 0.9, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer opt.Free()
-			waitDevice(b, be)
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if _, err := l.Gradients(g, x, zstar); err != nil { // downloads the loss: synchronizes
-					b.Fatal(err)
-				}
-				opt.Step(l.Params(), g.List(), 1e-6)
-				waitDevice(b, be)
-			}
-			b.ReportMetric(float64(sparseB*b.N)/b.Elapsed().Seconds(), "samples/s")
+			trainSteps(b, l, sparseB, host, make([]float32, sparseB*sparseM), 0, 1)
 		})
 	})
 }
 
-func newBenchLISTA(b *testing.B, be kernels.Backend, T int) (*model.LISTA, kernels.Tensor) {
+func newBenchLISTA(b *testing.B, be kernels.Backend, T int) (*lista.LISTA, kernels.Tensor) {
 	d, x := sparseProblem(b, be)
 	defer be.Free(d)
-	cfg := model.DefaultLISTAConfig(sparseN, sparseM)
-	cfg.Steps = T
-	l, err := model.NewLISTA(be, d, cfg)
+	cfg := lista.DefaultConfig()
+	cfg.Inputs, cfg.Units, cfg.T, cfg.Lambda = sparseN, sparseM, T, 0.1
+	l, err := lista.New(be, cfg)
 	if err != nil {
+		b.Fatal(err)
+	}
+	if err := l.SetDictionary(d); err != nil {
 		b.Fatal(err)
 	}
 	return l, x

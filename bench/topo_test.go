@@ -2,16 +2,18 @@ package bench
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/drsae/drsae/kernels"
 	"github.com/drsae/drsae/model"
+	"github.com/drsae/drsae/model/topo"
 )
 
 // One training step of the topographic auto-encoder (12×12 patches, 16×16 torus map, 5×5
 // Gaussian pools; the default config) and of its predictive variant (15 solver iterations per
 // step), at a ladder of batch sizes: encoder, decoder, pooling forward and backward, the SGD
-// update and the decoder's renormalization. Reports samples/s.
+// update with momentum and the decoder's renormalization. Reports samples/s.
 func BenchmarkTopoStep(b *testing.B) {
 	forEachBackend(b, func(b *testing.B, be kernels.Backend) {
 		for _, predictive := range []bool{false, true} {
@@ -21,43 +23,22 @@ func BenchmarkTopoStep(b *testing.B) {
 			}
 			for _, batch := range []int{16, 64, 256} {
 				b.Run(fmt.Sprintf("%s/B%d", name, batch), func(b *testing.B) {
-					cfg := model.DefaultTopoConfig()
-					cfg.Predictive, cfg.InferIters = predictive, 15
-					t, err := model.NewTopo(be, cfg)
+					cfg := topo.DefaultConfig()
+					// No step-size re-estimate (a host round trip) inside the timing.
+					cfg.Predictive, cfg.InferIters, cfg.LipschitzEvery = predictive, 15, 1<<30
+					t, err := topo.New(be, cfg)
 					if err != nil {
 						b.Fatal(err)
 					}
 					defer t.Free()
-					t.Init(1)
-					w, err := t.Batch(batch)
-					if err != nil {
+					if err := t.Init(nil, 1); err != nil {
 						b.Fatal(err)
 					}
-					g, err := t.NewGrads()
-					if err != nil {
-						b.Fatal(err)
+					x := make([]float32, batch*cfg.Inputs)
+					for i := range x {
+						x[i] = float32(math.Sin(float64(i)))
 					}
-					defer g.Free(be)
-					sgd, err := model.NewSGD(be, t.Params(), 0.9, nil)
-					if err != nil {
-						b.Fatal(err)
-					}
-					defer sgd.Free()
-					upload(be, w.X, 8)
-					step := func(i int) {
-						// lipEvery 0: no step-size re-estimate (a host round trip) inside the timing.
-						if err := t.Step(w, g, sgd, 1e-4, i+1, 0); err != nil {
-							b.Fatal(err)
-						}
-					}
-					step(0)
-					waitDevice(b, be)
-					b.ResetTimer()
-					for i := 0; i < b.N; i++ {
-						step(i)
-						waitDevice(b, be)
-					}
-					b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "samples/s")
+					trainSteps(b, t, batch, x, nil, 0, 1)
 				})
 			}
 		}

@@ -171,15 +171,6 @@ func commonWeight(l *kernels.PoolLayout) (float32, bool) {
 // Method returns the solver in use (never GroupAuto).
 func (s *GroupSparse) Method() GroupSparseMethod { return s.method }
 
-// Options returns the options the solver was made with.
-func (s *GroupSparse) Options() GroupSparseOptions { return s.opt }
-
-// SetLambda changes λ.
-func (s *GroupSparse) SetLambda(lambda float32) { s.opt.Lambda = lambda }
-
-// SetIters changes the number of iterations per Solve.
-func (s *GroupSparse) SetIters(iters int) { s.opt.Iters = iters }
-
 // UseDictionary makes the solver use d, of the same shape as its dictionary so far (its step
 // size is kept: call UpdateLipschitz when d differs much).
 func (s *GroupSparse) UseDictionary(d kernels.Tensor) {
@@ -338,43 +329,4 @@ func (s *GroupSparse) Free() {
 		s.power = nil
 	}
 	s.work.Free()
-}
-
-// GroupPenalty returns Σ_j √(ε + Σ_{i∈P_j} w_ji z_i²) for one code z [m], in float64.
-func GroupPenalty(z []float32, l *kernels.PoolLayout, eps float64) float64 {
-	var sum float64
-	for j := range l.NumPools() {
-		idx, wt := l.Pool(j)
-		q := eps
-		for k, i := range idx {
-			v := float64(z[i])
-			q += float64(wt[k]) * v * v
-		}
-		sum += math.Sqrt(q)
-	}
-	return sum
-}
-
-// GroupLassoObjective returns the mean over the batch of ½‖x − D z‖² + λ·GroupPenalty(z), on
-// the host in float64, for x [B,n], z [B,m] and D [n,m] (row-major). It is the number a solver
-// lowers; tests and reports use it.
-func GroupLassoObjective(x, d, z []float32, n, m int, l *kernels.PoolLayout, lambda, eps float64) float64 {
-	if len(d) != n*m || len(x)%n != 0 || len(z) != len(x)/n*m {
-		panic(fmt.Sprintf("model: GroupLassoObjective: x %d, D %d, z %d values for n=%d, m=%d", len(x), len(d), len(z), n, m))
-	}
-	b := len(x) / n
-	var sum float64
-	for s := range b {
-		zs := z[s*m : (s+1)*m]
-		for r := range n {
-			e := -float64(x[s*n+r])
-			row := d[r*m : (r+1)*m]
-			for i, v := range zs {
-				e += float64(row[i]) * float64(v)
-			}
-			sum += e * e / 2
-		}
-		sum += lambda * GroupPenalty(zs, l, eps)
-	}
-	return sum / float64(max(b, 1))
 }

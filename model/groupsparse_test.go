@@ -1,6 +1,7 @@
 package model_test
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -213,7 +214,7 @@ func TestGroupLassoOptimality(t *testing.T) {
 
 // smoothedObjective is ½‖x − Dz‖² + λ Σ_j √(ε + Σ w z²), the mean over the batch.
 func smoothedObjective(p groupProblem, z []float32, l *kernels.PoolLayout, lam, eps float64) float64 {
-	return model.GroupLassoObjective(p.x, p.d, z, p.n, p.m, l, lam, eps)
+	return groupLassoObjective(p.x, p.d, z, p.n, p.m, l, lam, eps)
 }
 
 // TestGroupSmoothedMM checks the majorize–minimize solver on overlapping Gaussian pools of a
@@ -331,4 +332,43 @@ func TestGroupSparseRejects(t *testing.T) {
 	if _, err := model.NewGroupSparse(be, d, pools, model.GroupSparseOptions{Lambda: 1, Iters: 1}); err == nil {
 		t.Error("smoothed method accepted ε = 0")
 	}
+}
+
+// groupPenalty returns Σ_j √(ε + Σ_{i∈P_j} w_ji z_i²) for one code z [m], in float64.
+func groupPenalty(z []float32, l *kernels.PoolLayout, eps float64) float64 {
+	var sum float64
+	for j := range l.NumPools() {
+		idx, wt := l.Pool(j)
+		q := eps
+		for k, i := range idx {
+			v := float64(z[i])
+			q += float64(wt[k]) * v * v
+		}
+		sum += math.Sqrt(q)
+	}
+	return sum
+}
+
+// groupLassoObjective returns the mean over the batch of ½‖x − D z‖² + λ·groupPenalty(z), on
+// the host in float64, for x [B,n], z [B,m] and D [n,m] (row-major). It is the number a solver
+// lowers; tests and reports use it.
+func groupLassoObjective(x, d, z []float32, n, m int, l *kernels.PoolLayout, lambda, eps float64) float64 {
+	if len(d) != n*m || len(x)%n != 0 || len(z) != len(x)/n*m {
+		panic(fmt.Sprintf("groupLassoObjective: x %d, D %d, z %d values for n=%d, m=%d", len(x), len(d), len(z), n, m))
+	}
+	b := len(x) / n
+	var sum float64
+	for s := range b {
+		zs := z[s*m : (s+1)*m]
+		for r := range n {
+			e := -float64(x[s*n+r])
+			row := d[r*m : (r+1)*m]
+			for i, v := range zs {
+				e += float64(row[i]) * float64(v)
+			}
+			sum += e * e / 2
+		}
+		sum += lambda * groupPenalty(zs, l, eps)
+	}
+	return sum / float64(max(b, 1))
 }

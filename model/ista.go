@@ -53,8 +53,6 @@ type CodingOptions struct {
 	// Objective records the batch mean of ½‖x − D z_k‖² + λ‖z_k‖₁ after every iteration in
 	// Trace.Objective. It costs a residual product and a small download per iteration.
 	Objective bool
-	// WarmStart starts from the codes already in Z instead of from zero.
-	WarmStart bool
 	// OnIteration, if not nil, is called after every iteration k (from 1) with the iterate z_k
 	// [B, m], a workspace that the caller must only read, and only during the call; an error
 	// stops Encode. It serves convergence studies (code error against iterations).
@@ -232,8 +230,7 @@ func (c *SparseCoder) shrink(dst, x kernels.Tensor) {
 	}
 }
 
-// Encode writes into Z [B, m] the codes of the samples X [B, n]. With WarmStart, Z's contents
-// are the starting point; otherwise z_0 = 0.
+// Encode writes into Z [B, m] the codes of the samples X [B, n], from z_0 = 0.
 //
 // ISTA: z_{k+1} = h_θ(b + S z_k).
 // FISTA (Beck & Teboulle 2009, eq. 4.1–4.3): z_k = h_θ(b + S y_k),
@@ -254,11 +251,7 @@ func (c *SparseCoder) Encode(z, x kernels.Tensor) (Trace, error) {
 	// b = X D/L, once per batch.
 	be.Gemm(false, false, float32(1/c.L), x, c.d, 0, w.c)
 	zPrev, y, free := w.bufs[0], w.bufs[1], w.bufs[2]
-	if o.WarmStart {
-		be.Copy(zPrev, z)
-	} else {
-		be.Fill(zPrev, 0)
-	}
+	be.Fill(zPrev, 0)
 	be.Copy(y, zPrev)
 
 	tr := Trace{RelChange: math.NaN()}

@@ -76,6 +76,12 @@ type Targeter interface {
 	Targets(s *Samples, progress ProgressFunc) error
 }
 
+// A DataFitter measures what it needs of the training data before the first step of a run (LISTA:
+// the scales of its learning rates); the trainer calls it, after the targets are made.
+type DataFitter interface {
+	FitData(train *Samples) error
+}
+
 // A Param is a named parameter tensor with what the trainer needs to step it.
 type Param struct {
 	Name  string

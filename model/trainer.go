@@ -128,6 +128,11 @@ func (t *Trainer) Run(ctx context.Context, train, valid *Samples) error {
 	if err != nil {
 		return err
 	}
+	if f, ok := m.(DataFitter); ok {
+		if err := f.FitData(train); err != nil {
+			return err
+		}
+	}
 	w, err := t.works.Get(cfg.Batch)
 	if err != nil {
 		return err

@@ -60,8 +60,8 @@ func (m *meanModel) Phases() []string {
 	}
 	return []string{"first", "second"}
 }
-func (m *meanModel) Criterion() string        { return "loss" }
-func (m *meanModel) Free()                    { model.FreeParams(m.be, m.ps) }
+func (m *meanModel) Criterion() string { return "loss" }
+func (m *meanModel) Free()             { model.FreeParams(m.be, m.ps) }
 func (m *meanModel) Init(_ *model.Samples, seed uint64) error {
 	w := make([]float32, m.cfg.Inputs)
 	for i := range w {

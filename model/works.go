@@ -87,10 +87,10 @@ func ForBatches(m Module, works *Works, s *Samples, batch, phase int, f func(w W
 }
 
 // uploadBatch copies the samples of b into w (their number must be w.Size()), and their targets
-// where both have them.
+// where they are the module's (a LISTA encoding labelled digits leaves its targets alone).
 func uploadBatch(be kernels.Backend, w Work, b *Samples) {
 	be.Upload(w.Inputs(), b.X)
-	if t := w.Targets(); t != nil && b.Y != nil {
+	if t := w.Targets(); t != nil && b.Y != nil && len(b.Y) == t.Len() {
 		be.Upload(t, b.Y)
 	}
 }

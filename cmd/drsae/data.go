@@ -162,6 +162,14 @@ func loadPatches(spec model.DataSpec, df dataFlags) (*samples, error) {
 	return &samples{cut("train", train, spec.Seed), cut("valid", spec.ValidSize, spec.Seed^validSeed), cut("test", test, spec.Seed^testSeed)}, nil
 }
 
+// provisional is a sample of the shape spec's data will have, to check flags before loading them.
+func provisional(spec model.DataSpec) *model.Samples {
+	if spec.Source == "patches" {
+		return &model.Samples{Dim: spec.Patch * spec.Patch, Rows: spec.Patch, Cols: spec.Patch}
+	}
+	return &model.Samples{Dim: 784, Rows: 28, Cols: 28, Classes: 10}
+}
+
 // fitShape sets a config's keys that come from the data: inputs, rows, cols and classes.
 func fitShape(cfg model.Config, s *model.Samples) {
 	for key, v := range map[string]int{"inputs": s.Dim, "rows": s.Rows, "cols": s.Cols, "classes": s.Classes} {

@@ -24,7 +24,7 @@ func TestMainUsage(t *testing.T) {
 		{[]string{"train", "nope"}, 2, `unknown model kind "nope"`},
 		{[]string{"train", "drsae", "--bogus"}, 2, "flag provided but not defined: -bogus"},
 		{[]string{"eval"}, 2, "--model FILE is required"},
-		{[]string{"eval", "--model", "/nonexistent/m.safetensors"}, 1, "/nonexistent/m.json"},
+		{[]string{"eval", "--model", "/nonexistent/m.safetensors"}, 1, "/nonexistent/m.safetensors"},
 	} {
 		code, _, errs := drsaeRun(t, tc.args...)
 		if code != tc.code || !strings.Contains(errs, tc.want) {

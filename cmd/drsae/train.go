@@ -97,6 +97,15 @@ func train(k *model.Kind, ck *cliKind, args []string) error {
 	if err := tc.Validate(); err != nil {
 		return flagError(err, keys)
 	}
+	if err := checkSpec(spec); err != nil {
+		return err
+	}
+	// A bad flag fails before the data load, on the shape the data will have.
+	early := cfgCopy(cfg)
+	fitShape(early, provisional(spec))
+	if err := early.Validate(); err != nil {
+		return flagError(err, keys)
+	}
 	d, err := loadData(spec, df)
 	if err != nil {
 		return err
@@ -268,3 +277,10 @@ func runMeta(tr *model.Trainer, valid model.Sums, elapsed time.Duration) map[str
 	return m
 }
 
+
+// cfgCopy returns a copy of a config (a pointer to a struct).
+func cfgCopy(cfg model.Config) model.Config {
+	v := reflect.New(reflect.TypeOf(cfg).Elem())
+	v.Elem().Set(reflect.ValueOf(cfg).Elem())
+	return v.Interface().(model.Config)
+}

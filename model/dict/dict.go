@@ -85,7 +85,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("rows × cols = %d×%d does not hold %d inputs", c.Rows, c.Cols, c.Inputs)
 	}
 	if _, err := model.ParseAlgorithm(c.Algorithm); err != nil {
-		return fmt.Errorf("algorithm: %v", err)
+		return fmt.Errorf("algorithm = %q, want fista or ista", c.Algorithm)
 	}
 	return nil
 }

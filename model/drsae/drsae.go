@@ -194,7 +194,7 @@ func (m *DrSAE) Init(train *model.Samples, seed uint64) error {
 	}
 	r := rand.New(rand.NewPCG(seed, 0x5eed0f0d15ae))
 	scale := 1 / math.Sqrt(float64(u))
-	d := make([]float64, n*u) // [n,u]
+	d, col := make([]float32, n*u), make([]float64, n) // D [n,u]
 	for j := range u {
 		var sample []float32
 		if train.N() > 0 {
@@ -203,57 +203,30 @@ func (m *DrSAE) Init(train *model.Samples, seed uint64) error {
 		}
 		norm := 0.0
 		for i := range n {
-			v := (2*r.Float64() - 1) * scale
+			col[i] = (2*r.Float64() - 1) * scale
 			if sample != nil {
-				v += 0.25 * float64(sample[i])
+				col[i] += 0.25 * float64(sample[i])
 			}
-			d[i*u+j] = v
-			norm += v * v
+			norm += col[i] * col[i]
 		}
-		norm = math.Sqrt(norm)
-		for i := range n {
-			d[i*u+j] *= c.DRadius / norm
+		for i, v := range col {
+			d[i*u+j] = float32(v * c.DRadius / math.Sqrt(norm))
 		}
-	}
-	alpha := c.EffectiveERadius() / c.DRadius
-	e := make([]float32, u*n)
-	for i := range n {
-		for j := range u {
-			e[j*n+i] = float32(alpha * d[i*u+j])
-		}
-	}
-	// S = I − α·DᵀD, in float64 then rounded.
-	s := make([]float32, u*u)
-	col := make([]float64, n)
-	for a := range u {
-		for i := range n {
-			col[i] = d[i*u+a]
-		}
-		for b := a; b < u; b++ {
-			dot := 0.0
-			for i := range n {
-				dot += col[i] * d[i*u+b]
-			}
-			v := -alpha * dot
-			if a == b {
-				v++
-			}
-			s[a*u+b], s[b*u+a] = float32(v), float32(v)
-		}
-	}
-	d32 := make([]float32, len(d))
-	for i, v := range d {
-		d32[i] = float32(v)
 	}
 	cl := make([]float32, k*u)
 	for i := range cl {
 		cl[i] = float32((2*r.Float64() - 1) * scale)
 	}
-	m.be.Upload(m.e.Value, e)
-	m.be.Upload(m.s.Value, s)
-	m.be.Fill(m.b.Value, 1e-5)
-	m.be.Upload(m.d.Value, d32)
+	m.be.Upload(m.d.Value, d)
 	m.be.Upload(m.c.Value, cl)
+	// E = α·Dᵀ, S = I − α·DᵀD, b = 1e-5: ISTA's values for step α and λ = 1e-5/α, on the device.
+	alpha := c.EffectiveERadius() / c.DRadius
+	eye, err := model.Identity(m.be, u)
+	if err != nil {
+		return err
+	}
+	defer m.be.Free(eye)
+	m.enc.SetISTA(m.be, m.d.Value, eye, 1e-5/alpha, 1/alpha)
 	return m.be.Sync()
 }
 

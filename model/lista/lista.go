@@ -46,7 +46,7 @@ type Config struct {
 	TargetIterations int     `json:"target_iterations" help:"FISTA iterations for the target codes z*"`
 	TargetTol        float64 `json:"target_tol" help:"stop FISTA for z* once the codes change by less than this, relative"`
 	// InputPower E‖x‖² and CodePower E‖z*‖² of the training data scale the learning rates; the
-	// first training run measures them.
+	// first training run measures them (FitData).
 	InputPower float64 `json:"input_power" cfg:"noflag" help:"E‖x‖² of the training data"`
 	CodePower  float64 `json:"code_power" cfg:"noflag" help:"E‖z*‖² of the training targets"`
 }
@@ -172,9 +172,9 @@ func (l *LISTA) SetDictionary(d kernels.Tensor) error {
 	return l.be.Sync()
 }
 
-// Targets sets s.Y to the optimal codes z* of s.X for the dictionary — FISTA for up to
+// Targets sets s.Y to the optimal codes z* of s.X for the dictionary: FISTA for up to
 // TargetIterations or until the relative change falls below TargetTol ("the optimal codes",
-// Gregor & LeCun 2010, §3) — and, the first time, measures the learning-rate scales on them.
+// Gregor & LeCun 2010, §3).
 func (l *LISTA) Targets(s *model.Samples, progress model.ProgressFunc) error {
 	c := l.cfg
 	coder, err := model.NewSparseCoder(l.be, l.D(), model.CodingOptions{Lambda: c.Lambda, NonNegative: c.NonNegative,
@@ -188,8 +188,14 @@ func (l *LISTA) Targets(s *model.Samples, progress model.ProgressFunc) error {
 		return err
 	}
 	s.Y, s.YDim = z, c.Units
+	return nil
+}
+
+// FitData measures E‖x‖² and E‖z*‖² of the training data for the learning-rate scales, the first
+// time the encoder trains (a resumed run keeps the values in its config).
+func (l *LISTA) FitData(train *model.Samples) error {
 	if l.cfg.InputPower == 0 {
-		l.cfg.InputPower, l.cfg.CodePower = meanSquare(s.X, s.N()), meanSquare(z, s.N())
+		l.cfg.InputPower, l.cfg.CodePower = meanSquare(train.X, train.N()), meanSquare(train.Y, train.N())
 		l.setScales()
 	}
 	return nil
@@ -240,21 +246,23 @@ func (l *LISTA) NewWork(b int) (model.Work, error) {
 	return w, nil
 }
 
-// Forward runs the T steps and compares z_T with the targets and x with D·z_T.
+// Forward runs the T steps.
 func (l *LISTA) Forward(mw model.Work, phase int) error {
-	w, be := mw.(*work), l.be
-	l.enc.Forward(be, w.enc, w.x)
-	z := w.enc.Code()
-	be.Copy(w.diff, z)
-	be.Axpby(-1, w.zstar, 1, w.diff)
-	be.Copy(w.r, w.x)
-	be.Gemm(false, true, 1, z, l.D(), -1, w.r)
+	w := mw.(*work)
+	l.enc.Forward(l.be, w.enc, w.x)
 	return nil
+}
+
+// difference writes z_T − z* into w.diff.
+func (l *LISTA) difference(w *work) {
+	l.be.Copy(w.diff, w.enc.Code())
+	l.be.Axpby(-1, w.zstar, 1, w.diff)
 }
 
 // Backward backpropagates δ = (z_T − z*)/B through the T steps (Gregor & LeCun 2010, Algorithm 4).
 func (l *LISTA) Backward(mw model.Work, phase int) {
 	w := mw.(*work)
+	l.difference(w)
 	l.be.Axpby(1/float32(w.Size()), w.diff, 0, w.enc.Delta)
 	l.enc.Backward(l.be, w.enc, w.x)
 }
@@ -262,8 +270,11 @@ func (l *LISTA) Backward(mw model.Work, phase int) {
 // Loss reads back "loss" ½‖z_T − z*‖², "code_err" ‖z_T − z*‖², and, against the dictionary,
 // "objective" ½‖x − D z_T‖² + λ‖z_T‖₁ with its "recon" and "l1" terms and "L0".
 func (l *LISTA) Loss(mw model.Work, phase int) (model.Sums, error) {
-	w := mw.(*work)
+	w, be := mw.(*work), l.be
 	z := w.enc.Code()
+	l.difference(w)
+	be.Copy(w.r, w.x)
+	be.Gemm(false, true, 1, z, l.D(), -1, w.r) // the reconstruction, only where it is read back
 	w.sums.Sum(w.diff, kernels.ReduceSquares)
 	w.sums.Sum(w.r, kernels.ReduceSquares)
 	w.sums.Sum(z, kernels.ReduceAbs)

@@ -95,8 +95,10 @@ func (c Config) Validate() error {
 	switch {
 	case c.Inputs <= 0:
 		return fmt.Errorf("inputs = %d, want > 0", c.Inputs)
-	case c.MapH <= 0 || c.MapW <= 0:
-		return fmt.Errorf("map_h × map_w = %d×%d, want positive sides", c.MapH, c.MapW)
+	case c.MapH <= 0:
+		return fmt.Errorf("map_h = %d, want > 0", c.MapH)
+	case c.MapW <= 0:
+		return fmt.Errorf("map_w = %d, want > 0", c.MapW)
 	case !(c.Lambda >= 0) || math.IsInf(c.Lambda, 0):
 		return fmt.Errorf("lambda = %g, want a finite value ≥ 0", c.Lambda)
 	case !(c.Eps > 0) || math.IsInf(c.Eps, 0):

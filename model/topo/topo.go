@@ -212,17 +212,22 @@ func (t *Topo) makeSolver() error {
 
 // Forward computes the code, the residual R = Z·Dᵀ − X and the pool responses P.
 func (t *Topo) Forward(mw model.Work, phase int) error {
-	w, be := mw.(*work), t.be
+	w := mw.(*work)
 	t.encode(w)
 	if t.cfg.Predictive {
 		if err := t.infer(w); err != nil {
 			return err
 		}
 	}
-	be.Copy(w.r, w.x)
-	be.Gemm(false, true, 1, w.z, t.d.Value, -1, w.r)
-	be.PoolNorms(w.p, w.z, t.Pools, float32(t.cfg.Eps))
+	t.decode(w)
 	return nil
+}
+
+// decode computes R = Z·Dᵀ − X and P for the code in w.
+func (t *Topo) decode(w *work) {
+	t.be.Copy(w.r, w.x)
+	t.be.Gemm(false, true, 1, w.z, t.d.Value, -1, w.r)
+	t.be.PoolNorms(w.p, w.z, t.Pools, float32(t.cfg.Eps))
 }
 
 // Backward writes the gradients of the batch mean of the loss:
