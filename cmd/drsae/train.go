@@ -277,7 +277,6 @@ func runMeta(tr *model.Trainer, valid model.Sums, elapsed time.Duration) map[str
 	return m
 }
 
-
 // cfgCopy returns a copy of a config (a pointer to a struct).
 func cfgCopy(cfg model.Config) model.Config {
 	v := reflect.New(reflect.TypeOf(cfg).Elem())
