@@ -1,46 +1,46 @@
-// Package model holds drsae's models: sparse inference by ISTA and FISTA (SparseCoder),
-// dictionary learning (Dictionary), the learned encoder LISTA, the discriminative recurrent
-// sparse auto-encoder (DrSAE) and the group-sparse models, with their trainers, metrics and
-// file format.
+// Package model is drsae's model layer: the contract every model kind implements (Module), the
+// one Trainer that trains them all, their files, and the sparse inference they share. The kinds
+// live in packages of their own: model/dict (dictionary learning), model/lista (LISTA),
+// model/drsae (the discriminative recurrent sparse auto-encoder) and model/topo (group-sparse and
+// topographic auto-encoders).
 //
-// # Problem and notation
+// # The pieces
 //
-// Sparse coding finds, for a sample x ∈ ℝⁿ and a dictionary D [n, m] (a column per atom),
+//   - Module: a kind's computation — its named parameters (Param: tensor, learning-rate scale,
+//     projection onto a constraint), Forward and Backward on a minibatch held in a Work it
+//     allocates, and its loss terms read back as Sums ("loss", "recon", …). Optional interfaces
+//     add what some kinds need: Stepper (after each step), Stateful (state that checkpoints keep),
+//     Targeter (targets computed from the samples), DataFitter (scales measured on them).
+//   - Trainer: phases (DrSAE pre-trains without labels), SGD with momentum or Adam, learning-rate
+//     decay restartable per phase, projections, validation with patience, a moving average of
+//     the parameters, a deadline, a NaN stop, progress, and a checkpoint after every epoch.
+//   - Files: SaveModel/LoadModel (NAME.safetensors with the parameters by name, NAME.json with
+//     the config), SaveCheckpoint/LoadCheckpoint (one file, written atomically, that resumes bit
+//     for bit). A config is a struct whose tags say each key's meaning and use (see Config); on
+//     load, a missing optional key takes its default, and a missing required key, an unknown key
+//     or a value out of range is one error naming the key and the file.
+//   - Shared computations: ShrinkEncoder (the unrolled z ← h(E·x + S·z − θ) with its
+//     backpropagation through time, used by LISTA and DrSAE), SparseCoder (ISTA, FISTA),
+//     GroupSparse (the group lasso), PowerIteration, MeasureCodes.
 //
-//	z* = argmin_z ½‖x − D z‖² + λ‖z‖₁        (optionally with z ≥ 0)
+// # Adding a model kind
 //
-// ISTA and FISTA (Beck & Teboulle 2009) solve it with steps 1/L, L = λ_max(DᵀD) from
-// PowerIteration. Dictionary learning alternates that inference on minibatches with a projected
-// gradient step on D. LISTA (Gregor & LeCun 2010) unrolls T shrinkage steps
-// z_{t+1} = h_θ(W_e x + S z_t) and learns W_e [m, n], S [m, m] and θ [m] to regress z*.
+// Write one package with a config struct (Config tag rules), a type implementing Module, and an
+// init function that calls Register once with the kind's name, phases, default config, schedule
+// and data. Import the package in cmd/drsae/kinds.go (one line) and add its reports and pictures
+// there; the command line derives `drsae train KIND` and its flags, resume, eval, encode and
+// show from the registration. model/topo is a compact example.
 //
 // # Layout, memory and devices
 //
-// Batches are row-major: X [B, n], codes Z [B, m], as everywhere in drsae. All heavy work runs
-// through a kernels.Backend, so every model runs on the CPU and on the GPU; the host sees only
-// small reductions (objective terms, norms: O(B + m) floats per batch) and, for training, the
-// minibatches it uploads. Models allocate their workspaces once per batch size and reuse them;
-// tensors a caller passes in stay the caller's. Each model has a Free method for its device
-// memory.
+// Batches are row-major: X [B, n], codes Z [B, m]. All heavy work runs through a
+// kernels.Backend, so every model runs on the CPU and on the GPU; the host sees only small
+// reductions (loss terms, counts: O(1) floats per read-back) and the minibatches it uploads.
+// Buffers are allocated once per batch size and kept in a Cache.
 //
 // # Errors
 //
 // As in package kernels: shapes that do not fit panic with a "model:" or "kernels:" message (a
-// programming error); bad hyper-parameters, device failures and bad files are returned as
-// errors that name the parameter or the file.
-//
-// # Files
-//
-// A saved model is two files side by side: NAME.safetensors with its tensors in float32
-// (readable with Python's safetensors package: safetensors.numpy.load_file) and NAME.json, its
-// config, whose "model" key names the kind ("dict", "lista", "drsae", …) and whose other keys
-// give the hyper-parameters and shapes. Tensor names follow the papers' symbols: a dictionary is
-// "D" [n, m]; a LISTA encoder is "We" [m, n], "S" [m, m], "theta" [m] plus its dictionary "D".
-// SaveTensors writes atomically (temporary file, fsync, rename); LoadTensors checks the whole
-// file and the loaders check every shape against the config.
-//
-// # Progress
-//
-// Trainers take a ProgressFunc, called after every minibatch and at the end of every epoch
-// with the metrics so far (see Progress); the command line renders it as a bar or as lines.
+// programming error); bad hyper-parameters, device failures and bad files are returned as errors
+// that name the key or the file.
 package model

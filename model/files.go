@@ -2,7 +2,6 @@ package model
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/drsae/drsae/internal/atomicfile"
+	"github.com/drsae/drsae/internal/safetensors"
 	"github.com/drsae/drsae/kernels"
 )
 
@@ -21,6 +21,24 @@ import (
 // NAME.json, its config: {"model": KIND, "format": 1, the kind's keys…, "data": {…}}. A training
 // checkpoint is one file, NAME.checkpoint.safetensors, whose metadata holds the config, the
 // schedule and the state, so that it is written, and survives a kill, as one unit.
+
+// NamedTensor is a tensor on the host with its name, as a safetensors file holds it.
+type NamedTensor = safetensors.Tensor
+
+// HostTensor is a tensor read from a file: its shape and its row-major values.
+type HostTensor = safetensors.HostTensor
+
+// SaveTensors writes tensors and string metadata to path as a safetensors file (float32),
+// atomically; Python reads it with safetensors.numpy.load_file.
+func SaveTensors(path string, ts []NamedTensor, meta map[string]string) error {
+	return safetensors.Save(path, ts, meta)
+}
+
+// LoadTensors reads a safetensors file of float32 tensors; every corruption is one error naming
+// the file and, where there is one, the tensor.
+func LoadTensors(path string) (map[string]HostTensor, map[string]string, error) {
+	return safetensors.Load(path)
+}
 
 // checkpointKey is the safetensors metadata key that holds a checkpoint's JSON.
 const checkpointKey = "drsae_checkpoint"
@@ -101,7 +119,7 @@ func downloadParams(m Module, names []string, ts []kernels.Tensor, prefix string
 // ReadSaved reads what a saved model or checkpoint is without its tensors: the config beside a
 // model, or the header of a checkpoint. Errors name the file and the key.
 func ReadSaved(path string) (*Saved, error) {
-	meta, err := ReadMetadata(path)
+	meta, err := safetensors.ReadMetadata(path)
 	if err != nil {
 		return nil, err
 	}
@@ -210,36 +228,6 @@ func checkTensors(path string, got map[string]HostTensor, want map[string][]int,
 		}
 	}
 	return nil
-}
-
-// ReadMetadata reads the "__metadata__" of a safetensors file from its header alone.
-func ReadMetadata(path string) (map[string]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	var n [8]byte
-	if _, err := io.ReadFull(f, n[:]); err != nil {
-		return nil, fmt.Errorf("%s: not a safetensors file: shorter than the 8-byte header length", path)
-	}
-	hlen := binary.LittleEndian.Uint64(n[:])
-	if hlen > maxHeaderBytes || 8+hlen > uint64(st.Size()) {
-		return nil, fmt.Errorf("%s: not a safetensors file, or truncated: header length %d, file of %d bytes", path, hlen, st.Size())
-	}
-	js := make([]byte, hlen)
-	if _, err := io.ReadFull(f, js); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	_, meta, err := parseHeader(js)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	return meta, nil
 }
 
 // checkpointJSON is the JSON a checkpoint keeps in its metadata.

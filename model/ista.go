@@ -178,9 +178,6 @@ func (c *SparseCoder) Power() *PowerIteration { return c.power }
 // Lipschitz returns L = λ_max(DᵀD) of the current dictionary.
 func (c *SparseCoder) Lipschitz() float64 { return c.L }
 
-// Gram returns S = I − DᵀD/L [m, m], owned by the coder (LISTA starts from it).
-func (c *SparseCoder) Gram() kernels.Tensor { return c.s }
-
 func (c *SparseCoder) setTheta() {
 	key := [2]float64{c.Options.Lambda, c.L}
 	if key == c.thetaFor {

@@ -155,16 +155,6 @@ func Trainable(ps []*Param) []*Param {
 	return out
 }
 
-// ParamByName returns the parameter called name, or nil.
-func ParamByName(ps []*Param, name string) *Param {
-	for _, p := range ps {
-		if p.Name == name {
-			return p
-		}
-	}
-	return nil
-}
-
 // NormBall returns a projection for Param.Project: every row (PerRow) or column (PerCol) whose
 // L2 norm exceeds radius is scaled down to it.
 func NormBall(be kernels.Backend, radius float64, axis kernels.Axis) func(kernels.Tensor) {

@@ -41,7 +41,7 @@ type TrainConfig struct {
 // DataSpec names a run's data and how it was prepared; the command line reads and writes it.
 type DataSpec struct {
 	Source     string  `json:"source" flag:"data" help:"data set: mnist, fashion (Fashion-MNIST) or patches (of natural photographs)"`
-	Preprocess string  `json:"preprocess" help:"none, l2 (each sample scaled to unit norm) or contrast (mean removed, divided by its standard deviation)"`
+	Preprocess string  `json:"preprocess" help:"none, l2 (each sample scaled to unit norm), mean (its mean removed) or contrast (mean removed, divided by its standard deviation)"`
 	TrainSize  int     `json:"train_size" help:"training samples (digits: the first of the 60,000 training images; patches: how many to cut); 0: all"`
 	ValidSize  int     `json:"valid_size" help:"validation samples, taken after the training ones (0: no validation, no early stopping: the model is the last epoch's)"`
 	TestSize   int     `json:"test_size" help:"test samples scored at the end and by eval (0: all; patches: how many to cut)"`
@@ -95,6 +95,29 @@ func (c TrainConfig) Validate() error {
 func DefaultTrainConfig() TrainConfig {
 	return TrainConfig{Batch: 64, Epochs: 10, Optimizer: OptSGD, LR: 0.01, Momentum: 0.9,
 		Beta1: 0.9, Beta2: 0.999, AdamEps: 1e-8, ProjectEvery: 1, Seed: 1, ReportEvery: 10, EvalBatch: 500}
+}
+
+// Validate returns an error naming the first key out of range.
+func (s DataSpec) Validate() error {
+	switch {
+	case s.Source != "mnist" && s.Source != "fashion" && s.Source != "patches":
+		return fmt.Errorf("source = %q, want mnist, fashion or patches", s.Source)
+	case s.Preprocess != "none" && s.Preprocess != "l2" && s.Preprocess != "contrast" && s.Preprocess != "mean":
+		return fmt.Errorf("preprocess = %q, want none, l2, contrast or mean", s.Preprocess)
+	case s.TrainSize < 0:
+		return fmt.Errorf("train_size = %d, want ≥ 0", s.TrainSize)
+	case s.ValidSize < 0:
+		return fmt.Errorf("valid_size = %d, want ≥ 0", s.ValidSize)
+	case s.TestSize < 0:
+		return fmt.Errorf("test_size = %d, want ≥ 0", s.TestSize)
+	case s.Source == "patches" && (s.Patch < 2 || s.Patch > 64):
+		return fmt.Errorf("patch = %d, want 2..64", s.Patch)
+	case !(s.LCNSigma >= 0) || math.IsInf(s.LCNSigma, 0):
+		return fmt.Errorf("lcn_sigma = %g, want a finite value ≥ 0", s.LCNSigma)
+	case s.Source != "patches" && s.TrainSize+s.ValidSize > 60000:
+		return fmt.Errorf("train_size = %d: with valid_size %d, more than the 60,000 training images", s.TrainSize, s.ValidSize)
+	}
+	return nil
 }
 
 // PhaseDone is TrainState.Phase once training has ended.

@@ -25,29 +25,6 @@ const (
 	testSeed  = 0x7e57_0000_0000_0000
 )
 
-// checkSpec returns a usage error naming the first data flag out of range.
-func checkSpec(s model.DataSpec) error {
-	switch {
-	case s.Source != "mnist" && s.Source != "fashion" && s.Source != "patches":
-		return usagef("--data %q: want mnist, fashion or patches", s.Source)
-	case s.Preprocess != "none" && s.Preprocess != "l2" && s.Preprocess != "contrast" && s.Preprocess != "mean":
-		return usagef("--preprocess %q: want none, l2, contrast or mean", s.Preprocess)
-	case s.TrainSize < 0:
-		return usagef("--train-size %d: want ≥ 0", s.TrainSize)
-	case s.ValidSize < 0:
-		return usagef("--valid-size %d: want ≥ 0", s.ValidSize)
-	case s.TestSize < 0:
-		return usagef("--test-size %d: want ≥ 0", s.TestSize)
-	case s.Source == "patches" && (s.Patch < 2 || s.Patch > 64):
-		return usagef("--patch %d: want 2..64", s.Patch)
-	case !(s.LCNSigma >= 0):
-		return usagef("--lcn-sigma %g: want ≥ 0", s.LCNSigma)
-	case s.Source != "patches" && s.TrainSize+s.ValidSize > 60000:
-		return usagef("--train-size %d + --valid-size %d: more than the 60,000 training images", s.TrainSize, s.ValidSize)
-	}
-	return nil
-}
-
 // samples are a run's data: the training, validation and test samples.
 type samples struct{ train, valid, test *model.Samples }
 
@@ -56,7 +33,7 @@ type samples struct{ train, valid, test *model.Samples }
 // images (0: all); for patches, TrainSize, ValidSize and TestSize patches from three
 // independent streams of positions. A missing or corrupt data set is one error.
 func loadData(spec model.DataSpec, df dataFlags) (*samples, error) {
-	if err := checkSpec(spec); err != nil {
+	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
 	if spec.Source == "patches" {

@@ -53,7 +53,28 @@ func runTrain(args []string) error {
 	if err != nil {
 		return usageError{msg: err.Error()}
 	}
-	return train(k, cliKinds[k.Name], args[1:])
+	return train(k, kindCLI(k.Name), args[1:])
+}
+
+// kindCLI returns what the command line adds to a kind: the kind's own, or a generic report of
+// its loss terms and no pictures.
+func kindCLI(name string) *cliKind {
+	if ck, ok := cliKinds[name]; ok {
+		return ck
+	}
+	k, _ := model.LookupKind(name)
+	return &cliKind{help: k.Summary + ".", report: lossReport}
+}
+
+// lossReport prints the mean loss terms of m on s.
+func lossReport(c *useContext, m model.Module, s *model.Samples) error {
+	works := model.NewWorks(m)
+	defer works.Free()
+	sums, err := model.Evaluate(m, works, s, c.batch, len(m.Phases())-1)
+	for _, mt := range sums.Metrics("") {
+		fmt.Fprintf(stdout, "%-12s %.6g\n", mt.Name, mt.Value)
+	}
+	return err
 }
 
 const trainHelp = `
@@ -97,8 +118,8 @@ func train(k *model.Kind, ck *cliKind, args []string) error {
 	if err := tc.Validate(); err != nil {
 		return flagError(err, keys)
 	}
-	if err := checkSpec(spec); err != nil {
-		return err
+	if err := spec.Validate(); err != nil {
+		return flagError(err, keys)
 	}
 	// A bad flag fails before the data load, on the shape the data will have.
 	early := cfgCopy(cfg)

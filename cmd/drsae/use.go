@@ -130,7 +130,7 @@ func runEval(args []string) error {
 	defer be.Close()
 	defer m.Free()
 	fmt.Fprintf(stdout, "model %s: %s on %s, %d samples of %s\n", f.path, m.Kind(), be.Info().Name, s.N(), s.Name)
-	return cliKinds[m.Kind()].report(f.context(saved), m, s)
+	return kindCLI(m.Kind()).report(f.context(saved), m, s)
 }
 
 func runEncode(args []string) error {
@@ -187,7 +187,11 @@ histogram; topo: the map and the responses of pools to shifted patches).`, false
 		return fmt.Errorf("--out: %v", err)
 	}
 	prefix := filepath.Join(dir, strings.TrimSuffix(strings.TrimSuffix(filepath.Base(f.path), ".safetensors"), ".checkpoint")+"-")
-	written, err := cliKinds[m.Kind()].show(f.context(saved), m, prefix)
+	show := kindCLI(m.Kind()).show
+	if show == nil {
+		return fmt.Errorf("%s: drsae has no pictures of a %s model", f.path, m.Kind())
+	}
+	written, err := show(f.context(saved), m, prefix)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@
 package dict
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -335,57 +336,38 @@ func (d *Dict) AfterStep(mw model.Work) error {
 	if err := be.Download(x, w.x); err != nil {
 		return err
 	}
+	// The worst-reconstructed samples, worst first (a zero sample, reconstructed exactly, is never one).
 	order := make([]int, b)
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortStableFunc(order, func(i, j int) int { return -cmpFloat(errs[i], errs[j]) })
-	src := make([]float32, n*len(dead)) // [n, k]: column k is a replacement atom
-	idx := make([]float32, 0, len(dead))
-	for k, j := range dead {
-		s := x[order[k%b]*n : (order[k%b]+1)*n]
+	slices.SortStableFunc(order, func(i, j int) int { return cmp.Compare(errs[j], errs[i]) })
+	k := min(len(dead), b)
+	src := make([]float32, n*k) // [n, k]: column c is the replacement of atom dead[c]
+	idx := make([]float32, k)
+	for c, j := range dead[:k] {
+		s := x[order[c]*n : (order[c]+1)*n]
 		var norm float64
 		for _, v := range s {
 			norm += float64(v) * float64(v)
 		}
-		d.unused[j] = 0
-		if norm == 0 {
-			continue
-		}
 		for i, v := range s {
-			src[i*len(dead)+len(idx)] = float32(float64(v) / math.Sqrt(norm))
+			src[i*k+c] = float32(float64(v) / math.Sqrt(max(norm, 1e-30)))
 		}
-		idx = append(idx, float32(j))
+		idx[c] = float32(j)
 	}
-	if len(idx) == 0 {
-		return nil
+	for _, j := range dead {
+		d.unused[j] = 0
 	}
-	ts, err := model.NewTensors(be, []int{n, len(idx)}, []int{len(idx)})
+	ts, err := model.NewTensors(be, []int{n, k}, []int{k})
 	if err != nil {
 		return err
 	}
 	defer model.FreeTensors(be, ts...)
-	if len(idx) < len(dead) { // drop the columns of the zero samples skipped above
-		packed := make([]float32, n*len(idx))
-		for i := range n {
-			copy(packed[i*len(idx):(i+1)*len(idx)], src[i*len(dead):])
-		}
-		src = packed
-	}
 	be.Upload(ts[0], src)
 	be.Upload(ts[1], idx)
 	be.ScatterCols(d.D(), ts[0], ts[1])
 	return nil
-}
-
-func cmpFloat(a, b float32) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // State is what steers later steps beyond D: the atoms' unused counters and the warm-start

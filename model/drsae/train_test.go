@@ -3,6 +3,7 @@ package drsae
 import (
 	"context"
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/drsae/drsae/model"
@@ -93,5 +94,34 @@ func TestDrSAEResume(t *testing.T) {
 				return m
 			}, tc, train, valid, 3)
 		})
+	}
+}
+
+// TestAngles: at initialization every encoder row is α times its decoder column (angle 0); a row
+// turned orthogonal to its column measures π/2; UnitKinds counts them as part-units and as
+// categorical units.
+func TestAngles(t *testing.T) {
+	be := modeltest.Backend(t)
+	cfg := DefaultConfig()
+	cfg.Inputs, cfg.Rows, cfg.Cols, cfg.Units, cfg.Classes, cfg.T = 4, 0, 0, 3, 2, 2
+	m, err := New(be, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Free()
+	be.Upload(m.d.Value, []float32{1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0}) // D [4,3]: columns e0, e1, e2
+	be.Upload(m.e.Value, []float32{2, 0, 0, 0, 0, 0, 0, 3, 0, 1, 1, 0}) // rows 2e0, 3e3, e1+e2
+	a, err := Angles(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float64{0, math.Pi / 2, math.Pi / 4}
+	for i := range want {
+		if math.Abs(a[i]-want[i]) > 1e-6 {
+			t.Errorf("angle of unit %d = %g, want %g", i, a[i], want[i])
+		}
+	}
+	if part, cat := UnitKinds(a); part != 1 || cat != 2 {
+		t.Errorf("UnitKinds = %d part, %d categorical; want 1 and 2", part, cat)
 	}
 }

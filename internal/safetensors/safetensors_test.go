@@ -1,4 +1,4 @@
-package model
+package safetensors
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 func TestSafetensorsRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "m.safetensors")
-	in := []NamedTensor{
+	in := []Tensor{
 		{Name: "D", Shape: []int{3, 2}, Data: []float32{1, -2, 3.5, float32(math.Inf(1)), 0, -0}},
 		{Name: "theta", Shape: []int{2}, Data: []float32{0.25, 1e-30}},
 		{Name: "S", Shape: []int{2, 2}, Data: []float32{1, 0, 0, 1}},
@@ -23,10 +23,10 @@ func TestSafetensorsRoundTrip(t *testing.T) {
 		{Name: "scalar", Shape: nil, Data: []float32{7}},
 	}
 	meta := map[string]string{"format": "drsae", "note": "λ = 0.1"}
-	if err := SaveTensors(path, in, meta); err != nil {
+	if err := Save(path, in, meta); err != nil {
 		t.Fatal(err)
 	}
-	got, gotMeta, err := LoadTensors(path)
+	got, gotMeta, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestSafetensorsRoundTrip(t *testing.T) {
 // multiple of 8, then the little-endian values at their data_offsets.
 func TestSafetensorsLayout(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.safetensors")
-	if err := SaveTensors(path, []NamedTensor{
+	if err := Save(path, []Tensor{
 		{Name: "b", Shape: []int{1}, Data: []float32{-1}},
 		{Name: "a", Shape: []int{2}, Data: []float32{1, 2}},
 	}, nil); err != nil {
@@ -95,7 +95,7 @@ func TestSafetensorsPythonReader(t *testing.T) {
 		t.Skip("python3 not installed")
 	}
 	path := filepath.Join(t.TempDir(), "p.safetensors")
-	if err := SaveTensors(path, []NamedTensor{
+	if err := Save(path, []Tensor{
 		{Name: "We", Shape: []int{2, 3}, Data: []float32{1, 2, 3, 4, 5, 6}},
 		{Name: "theta", Shape: []int{2}, Data: []float32{0.5, -0.25}},
 	}, map[string]string{"model": "lista"}); err != nil {
@@ -141,7 +141,7 @@ print("\n".join(out))
 func TestSafetensorsCorrupt(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.safetensors")
-	if err := SaveTensors(good, []NamedTensor{
+	if err := Save(good, []Tensor{
 		{Name: "D", Shape: []int{2, 2}, Data: []float32{1, 2, 3, 4}},
 		{Name: "theta", Shape: []int{2}, Data: []float32{5, 6}},
 	}, nil); err != nil {
@@ -195,7 +195,7 @@ func TestSafetensorsCorrupt(t *testing.T) {
 		if err := os.WriteFile(p, c.file, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		_, _, err := LoadTensors(p)
+		_, _, err := Load(p)
 		if err == nil {
 			t.Errorf("%s: no error", c.name)
 			continue
@@ -207,7 +207,7 @@ func TestSafetensorsCorrupt(t *testing.T) {
 			t.Errorf("%s: error spans several lines: %q", c.name, err)
 		}
 	}
-	if _, _, err := LoadTensors(filepath.Join(dir, "missing.safetensors")); err == nil || !strings.Contains(err.Error(), "missing.safetensors") {
+	if _, _, err := Load(filepath.Join(dir, "missing.safetensors")); err == nil || !strings.Contains(err.Error(), "missing.safetensors") {
 		t.Errorf("missing file: error %v", err)
 	}
 }
@@ -216,18 +216,18 @@ func TestSafetensorsSaveErrors(t *testing.T) {
 	dir := t.TempDir()
 	for _, c := range []struct {
 		name string
-		ts   []NamedTensor
+		ts   []Tensor
 	}{
-		{"length", []NamedTensor{{Name: "D", Shape: []int{2, 2}, Data: []float32{1}}}},
-		{"duplicate", []NamedTensor{{Name: "D", Shape: []int{1}, Data: []float32{1}}, {Name: "D", Shape: []int{1}, Data: []float32{1}}}},
-		{"metadata name", []NamedTensor{{Name: "__metadata__", Shape: []int{1}, Data: []float32{1}}}},
-		{"empty name", []NamedTensor{{Shape: []int{1}, Data: []float32{1}}}},
+		{"length", []Tensor{{Name: "D", Shape: []int{2, 2}, Data: []float32{1}}}},
+		{"duplicate", []Tensor{{Name: "D", Shape: []int{1}, Data: []float32{1}}, {Name: "D", Shape: []int{1}, Data: []float32{1}}}},
+		{"metadata name", []Tensor{{Name: "__metadata__", Shape: []int{1}, Data: []float32{1}}}},
+		{"empty name", []Tensor{{Shape: []int{1}, Data: []float32{1}}}},
 	} {
-		if err := SaveTensors(filepath.Join(dir, "x.safetensors"), c.ts, nil); err == nil {
+		if err := Save(filepath.Join(dir, "x.safetensors"), c.ts, nil); err == nil {
 			t.Errorf("%s: no error", c.name)
 		}
 	}
-	if err := SaveTensors(filepath.Join(dir, "no", "such", "x.safetensors"), nil, nil); err == nil {
+	if err := Save(filepath.Join(dir, "no", "such", "x.safetensors"), nil, nil); err == nil {
 		t.Error("missing folder: no error")
 	}
 	entries, _ := os.ReadDir(dir)

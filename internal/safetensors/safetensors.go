@@ -1,4 +1,6 @@
-package model
+// Package safetensors reads and writes the safetensors format (float32 tensors), the files of
+// drsae's models, checkpoints and codes.
+package safetensors
 
 import (
 	"bytes"
@@ -29,8 +31,8 @@ import (
 // corrupt length cannot make the reader allocate gigabytes.
 const maxHeaderBytes = 100 << 20
 
-// A NamedTensor is a tensor on the host with its name in a safetensors file.
-type NamedTensor struct {
+// A Tensor is a tensor on the host with its name in a safetensors file.
+type Tensor struct {
 	Name  string
 	Shape []int
 	Data  []float32 // row-major, len(Data) = Π Shape
@@ -48,11 +50,11 @@ type tensorHeader struct {
 	DataOffsets [2]int64 `json:"data_offsets"`
 }
 
-// SaveTensors writes tensors and string metadata to path in the safetensors format, atomically:
+// Save writes tensors and string metadata to path in the safetensors format, atomically:
 // it writes a temporary file in the same folder, syncs it, and renames it over path, so a crash
 // never leaves a half-written model under the final name. Names must be unique, non-empty and not
 // "__metadata__"; a tensor whose data length differs from its shape's volume is an error.
-func SaveTensors(path string, tensors []NamedTensor, meta map[string]string) error {
+func Save(path string, tensors []Tensor, meta map[string]string) error {
 	header := make(map[string]any, len(tensors)+1)
 	var offset int64
 	for _, t := range tensors {
@@ -118,12 +120,12 @@ func SaveTensors(path string, tensors []NamedTensor, meta map[string]string) err
 	})
 }
 
-// LoadTensors reads a safetensors file written by SaveTensors or by the Python safetensors package
+// Load reads a safetensors file written by Save or by the Python safetensors package
 // (dtype F32 only). It returns the tensors by name and the "__metadata__" map (nil if absent).
 // Any corruption — a truncated file, a header length beyond the file, bad JSON, a duplicate
 // name, offsets that do not tile the data, a dtype other than F32 — is one error naming the file
 // and, where there is one, the tensor.
-func LoadTensors(path string) (map[string]HostTensor, map[string]string, error) {
+func Load(path string) (map[string]HostTensor, map[string]string, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, err // *PathError already names the file
@@ -277,4 +279,34 @@ func parseHeader(js []byte) (map[string]tensorHeader, map[string]string, error) 
 		return nil, nil, fmt.Errorf("bad JSON header: unexpected bytes after the header object")
 	}
 	return entries, meta, nil
+}
+
+// ReadMetadata reads the "__metadata__" of a safetensors file from its header alone.
+func ReadMetadata(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	var n [8]byte
+	if _, err := io.ReadFull(f, n[:]); err != nil {
+		return nil, fmt.Errorf("%s: not a safetensors file: shorter than the 8-byte header length", path)
+	}
+	hlen := binary.LittleEndian.Uint64(n[:])
+	if hlen > maxHeaderBytes || 8+hlen > uint64(st.Size()) {
+		return nil, fmt.Errorf("%s: not a safetensors file, or truncated: header length %d, file of %d bytes", path, hlen, st.Size())
+	}
+	js := make([]byte, hlen)
+	if _, err := io.ReadFull(f, js); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	_, meta, err := parseHeader(js)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return meta, nil
 }
