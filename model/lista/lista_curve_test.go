@@ -287,7 +287,7 @@ computation. This page measures it with drsae; everything below is regenerated b
 		"shrinkage; W_e x is computed once, like FISTA's Dᵀx), so the ratio of steps is the ratio of computation. "+
 		"The paper's \"about 10×\" is for its own setups (natural image patches, MNIST with its own sizes); the table gives "+
 		"the ratio measured here for every T.\n\n")
-	fmt.Fprintf(md, "Measured in %v on %s (2 cores shared with other jobs; times are not the point of this page).\n",
+	fmt.Fprintf(md, "Measured in %v on %s (times are not the point of this page).\n",
 		took.Round(time.Second), device)
 	fmt.Fprintf(md, "Go %s.\n", runtime.Version())
 }
