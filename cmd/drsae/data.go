@@ -47,6 +47,9 @@ func loadData(spec model.DataSpec, df dataFlags) (*samples, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkSplit(spec, df, all, test); err != nil {
+		return nil, err
+	}
 	for _, d := range []*data.Dataset{all, test} {
 		preprocess(d.Pixels, d.Dim(), spec.Preprocess)
 	}
@@ -62,6 +65,28 @@ func loadData(spec model.DataSpec, df dataFlags) (*samples, error) {
 	s := &samples{model.FromDataset(train), model.FromDataset(valid), model.FromDataset(test)}
 	s.train.Name, s.valid.Name, s.test.Name = spec.Source+"/train", spec.Source+"/valid", spec.Source+"/test"
 	return s, nil
+}
+
+// checkSplit checks that the training and test images are not empty, have one shape, and that
+// the training file holds the training and validation samples asked for.
+func checkSplit(spec model.DataSpec, df dataFlags, all, test *data.Dataset) error {
+	where := spec.Source
+	if df.dir != "" {
+		where += " in " + df.dir
+	}
+	switch {
+	case all.N == 0 || test.N == 0:
+		return fmt.Errorf("%s: %d training and %d test images; need some of each", where, all.N, test.N)
+	case all.Dim() == 0:
+		return fmt.Errorf("%s: images of %d×%d pixels", where, all.Rows, all.Cols)
+	case test.Rows != all.Rows || test.Cols != all.Cols:
+		return fmt.Errorf("%s: training images are %d×%d, test images %d×%d", where, all.Rows, all.Cols, test.Rows, test.Cols)
+	case spec.ValidSize >= all.N:
+		return usagef("--valid-size %d: %s has %d training images, and some must be left to train on", spec.ValidSize, where, all.N)
+	case spec.TrainSize+spec.ValidSize > all.N:
+		return usagef("--train-size %d with --valid-size %d: %s has %d training images", spec.TrainSize, spec.ValidSize, where, all.N)
+	}
+	return nil
 }
 
 func preprocess(x []float32, dim int, how string) {

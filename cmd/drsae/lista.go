@@ -11,7 +11,8 @@ import (
 )
 
 func init() {
-	cliKinds[lista.Kind] = &cliKind{help: listaHelp, defaults: listaDefaults, report: listaReport, show: listaShow}
+	cliKinds[lista.Kind] = &cliKind{help: listaHelp, defaults: listaDefaults, report: listaReport, show: listaShow,
+		inputs: func(cfg model.Config) []pathUse { return modelFiles("--dict", cfg.(*lista.Config).Dictionary) }}
 }
 
 const listaHelp = `Train a LISTA encoder (Gregor & LeCun 2010) for a saved dictionary (drsae train dict, --dict):

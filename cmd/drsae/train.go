@@ -7,7 +7,6 @@ import (
 	"math"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -28,6 +27,9 @@ type cliKind struct {
 	report func(c *useContext, m model.Module, s *model.Samples) error
 	// show draws m's pictures into files named prefix+"…png" and returns their names.
 	show func(c *useContext, m model.Module, prefix string) ([]string, error)
+	// inputs, when set, names the files a config reads (LISTA: its dictionary), which training
+	// must not write over.
+	inputs func(cfg model.Config) []pathUse
 }
 
 var cliKinds = map[string]*cliKind{}
@@ -115,6 +117,13 @@ func train(k *model.Kind, ck *cliKind, args []string) error {
 			return err
 		}
 	}
+	inputs := dataFiles(df)
+	if ck.inputs != nil {
+		inputs = append(inputs, ck.inputs(cfg)...)
+	}
+	if err := checkOutputs(inputs, trainOutputs(*out)); err != nil {
+		return err
+	}
 	if err := tc.Validate(); err != nil {
 		return flagError(err, keys)
 	}
@@ -201,6 +210,18 @@ func resumeTrain(k *model.Kind, ck *cliKind, path, out string, set map[string]bo
 	if !opt.outSet && strings.HasSuffix(path, ".checkpoint.safetensors") {
 		out = strings.TrimSuffix(path, ".checkpoint.safetensors") + ".safetensors" // keep writing beside it
 	}
+	// The run goes on writing its own checkpoint; nothing else may replace it.
+	inputs := append(dataFiles(opt.df), pathUse{"--resume", path})
+	if ck.inputs != nil {
+		inputs = append(inputs, ck.inputs(s.Config)...)
+	}
+	outputs := trainOutputs(out)
+	if samePath(outputs[2].path, path) {
+		outputs = outputs[:2]
+	}
+	if err := checkOutputs(inputs, outputs); err != nil {
+		return err
+	}
 	d, err := loadData(s.Data, opt.df)
 	if err != nil {
 		return err
@@ -233,9 +254,6 @@ func resumeTrain(k *model.Kind, ck *cliKind, path, out string, set map[string]bo
 // so far to out, then evaluates the model on the test set.
 func runTraining(tr *model.Trainer, ck *cliKind, d *samples, out string, opt runOptions) error {
 	m := tr.Module
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return fmt.Errorf("--out: %v", err)
-	}
 	start := time.Now()
 	if opt.maxTime > 0 {
 		tr.Deadline = start.Add(opt.maxTime)
@@ -284,6 +302,12 @@ func runTraining(tr *model.Trainer, ck *cliKind, d *samples, out string, opt run
 		time.Duration(tr.State.Seconds*float64(time.Second)).Round(time.Second), info.Device)
 	fmt.Fprintf(stdout, "model: %s (+ %s); checkpoint: %s\n", out, model.ConfigPath(out), tr.Checkpoint)
 	return nil
+}
+
+// trainOutputs are the files training writes for --out: the model, its config and the
+// checkpoint.
+func trainOutputs(out string) []pathUse {
+	return []pathUse{{"--out", out}, {"the config beside --out", model.ConfigPath(out)}, {"the checkpoint beside --out", model.CheckpointPath(out)}}
 }
 
 // runMeta is the metadata of a saved model: where training stood and its validation measures.

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,6 +88,59 @@ func TestTrainMissingData(t *testing.T) {
 	code, _, errs = drsaeRun(t, "train", "drsae", "--data-dir", dir, "--out", filepath.Join(dir, "out.safetensors"))
 	if code != 1 || !strings.Contains(errs, "-idx") || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
 		t.Errorf("corrupt file: exit %d, stderr %q", code, errs)
+	}
+}
+
+// TestTrainBadData: data sets that are empty, of 0×0 images, of two shapes, or too small for the
+// split asked for give one line naming the data and, where a flag chose it, the flag.
+func TestTrainBadData(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		n, rows, cols int
+		testRows      int
+		args          []string
+		want          string
+	}{
+		{"none", 0, 28, 28, 28, nil, "0 training and 0 test images"},
+		{"empty", 50, 0, 0, 0, nil, "0×0 pixels"},
+		{"shapes", 200, 28, 28, 20, nil, "test images 20×20"},
+		{"few", 100, 28, 28, 28, []string{"--valid-size", "10000"}, "--valid-size 10000"},
+		{"split", 100, 28, 28, 28, []string{"--valid-size", "20"}, "--train-size 50000"},
+	} {
+		dir := t.TempDir()
+		writeIDXSet(t, dir, tc.n, tc.rows, tc.cols, tc.testRows)
+		for _, kind := range []string{"drsae", "dict"} {
+			args := append([]string{"train", kind, "--data-dir", dir, "--backend", "cpu", "--out", filepath.Join(dir, "o.safetensors")}, tc.args...)
+			if kind == "dict" && tc.name == "split" {
+				args = append(args, "--train-size", "50000")
+			}
+			code, _, errs := drsaeRun(t, args...)
+			if first, _, _ := strings.Cut(errs, "\n"); code == 0 || !strings.Contains(first, tc.want) || strings.Contains(errs, "internal error") {
+				t.Errorf("%s, %s: exit %d, %q; want a line with %q", tc.name, kind, code, errs, tc.want)
+			}
+		}
+	}
+}
+
+// writeIDXSet writes the four MNIST files of n training and n test images into dir.
+func writeIDXSet(t *testing.T, dir string, n, rows, cols, testRows int) {
+	t.Helper()
+	for _, f := range []struct {
+		name string
+		m    *data.IDX
+	}{
+		{"train-images-idx3-ubyte", &data.IDX{Type: data.TypeUint8, Dims: []int{n, rows, cols}, Data: make([]byte, n*rows*cols)}},
+		{"train-labels-idx1-ubyte", &data.IDX{Type: data.TypeUint8, Dims: []int{n}, Data: make([]byte, n)}},
+		{"t10k-images-idx3-ubyte", &data.IDX{Type: data.TypeUint8, Dims: []int{n, testRows, testRows}, Data: make([]byte, n*testRows*testRows)}},
+		{"t10k-labels-idx1-ubyte", &data.IDX{Type: data.TypeUint8, Dims: []int{n}, Data: make([]byte, n)}},
+	} {
+		var b bytes.Buffer
+		if err := data.WriteIDX(&b, f.m); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f.name), b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -232,6 +288,36 @@ func TestDictListaCommands(t *testing.T) {
 		"--units", "16", "--epochs", "1", "--iterations", "10", "--test-size", "40", "--quiet", "--out", pd)
 	expect(t, "encode patches", mustRun(t, "encode", "--model", pd, "--out", filepath.Join(dir, "pcodes.safetensors")), "codes [40,16]")
 
+	// No command writes over what it reads: one line naming both, exit 2, every file unchanged.
+	imgs := filepath.Join(dir, "photos")
+	os.Mkdir(imgs, 0o755)
+	photo := filepath.Join(imgs, "a.png")
+	writePNG(t, photo, 64)
+	link := filepath.Join(dir, "link.safetensors")
+	os.Symlink(dict, link)
+	inputs := []string{dict, model.ConfigPath(dict), lista, model.CheckpointPath(lista), photo}
+	before := readFiles(t, inputs)
+	for _, args := range [][]string{
+		{"encode", "--model", dict, "--out", dict},
+		{"encode", "--model", dict, "--out", model.ConfigPath(dict)},
+		{"encode", "--model", dict, "--out", link},
+		{"encode", "--model", model.CheckpointPath(lista), "--out", model.CheckpointPath(lista)},
+		{"encode", "--model", pd, "--images", imgs, "--out", photo},
+		{"train", "lista", "--dict", dict, "--out", dict},
+		{"train", "lista", "--dict", dict, "--out", link},
+		{"train", "lista", "--resume", model.CheckpointPath(lista), "--out", model.CheckpointPath(lista)},
+	} {
+		code, _, errs := drsaeRun(t, append(args, "--backend", "cpu")...)
+		if first, _, _ := strings.Cut(errs, "\n"); code != 2 || !strings.Contains(first, "which this command reads") {
+			t.Errorf("%v: exit %d, %q; want 2 and a refusal", args, code, errs)
+		}
+	}
+	for name, raw := range readFiles(t, inputs) {
+		if string(raw) != string(before[name]) {
+			t.Errorf("%s changed", name)
+		}
+	}
+
 	// Broken files: one line naming the file, exit 1.
 	bad := filepath.Join(dir, "bad.safetensors")
 	raw, _ := os.ReadFile(dict)
@@ -269,5 +355,36 @@ func TestTopoCommands(t *testing.T) {
 		if fi, err := os.Stat(filepath.Join(dir, "topo-"+p)); err != nil || fi.Size() == 0 {
 			t.Errorf("show did not write %s: %v", p, err)
 		}
+	}
+}
+
+// readFiles returns the contents of files by name.
+func readFiles(t *testing.T, files []string) map[string][]byte {
+	t.Helper()
+	m := map[string][]byte{}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m[f] = raw
+	}
+	return m
+}
+
+// writePNG writes a gray n×n PNG of a smooth pattern.
+func writePNG(t *testing.T, path string, n int) {
+	t.Helper()
+	img := image.NewGray(image.Rect(0, 0, n, n))
+	for i := range img.Pix {
+		img.Pix[i] = uint8((i*7 + i/n*13) % 256)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
 	}
 }

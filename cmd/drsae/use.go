@@ -146,6 +146,10 @@ func runEncode(args []string) error {
 	if *out == "" {
 		return usagef("--out FILE is required")
 	}
+	inputs := append(modelFiles("--model", f.path), dataFiles(f.df)...)
+	if err := checkOutputs(inputs, []pathUse{{"--out", *out}}); err != nil {
+		return err
+	}
 	works := model.NewWorks(m)
 	defer works.Free()
 	codes, err := model.Encode(m, works, s, f.batch)
@@ -156,9 +160,6 @@ func runEncode(args []string) error {
 	ts := []model.NamedTensor{{Name: "codes", Shape: []int{s.N(), units}, Data: codes}}
 	if s.Y != nil && s.YDim == 1 {
 		ts = append(ts, model.NamedTensor{Name: "labels", Shape: []int{s.N()}, Data: s.Y})
-	}
-	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
-		return fmt.Errorf("--out: %v", err)
 	}
 	meta := map[string]string{"model": f.path, "kind": saved.Kind, "set": s.Name}
 	if err := model.SaveTensors(*out, ts, meta); err != nil {

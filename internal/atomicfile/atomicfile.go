@@ -45,3 +45,30 @@ func Write(path string, write func(io.Writer) error) (err error) {
 	}
 	return nil
 }
+
+// RemoveStale removes the temporary files that an interrupted Write of path left behind (a
+// process killed between creating its temporary file and renaming it). It returns how many it
+// removed; folders it cannot read are left alone.
+func RemoveStale(path string) int {
+	stale, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+globEscape(filepath.Base(path))+".tmp*"))
+	n := 0
+	for _, f := range stale {
+		if os.Remove(f) == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// globEscape quotes the characters that filepath.Match treats as a pattern.
+func globEscape(s string) string {
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '*', '?', '[', '\\':
+			b = append(b, '\\')
+		}
+		b = append(b, s[i])
+	}
+	return string(b)
+}

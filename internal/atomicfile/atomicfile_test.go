@@ -37,3 +37,26 @@ func TestWriteReplacesWholeOrNothing(t *testing.T) {
 		t.Error("writing into a missing folder returned no error")
 	}
 }
+
+func TestRemoveStale(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m[1].safetensors")
+	keep := []string{"m[1].safetensors", ".other.safetensors.tmp123", "m[1].json"}
+	stale := []string{".m[1].safetensors.tmp1", ".m[1].safetensors.tmp98765"}
+	for _, n := range append(keep, stale...) {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := RemoveStale(path); n != len(stale) {
+		t.Errorf("removed %d files, want %d", n, len(stale))
+	}
+	entries, _ := os.ReadDir(dir)
+	var left []string
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	if len(left) != len(keep) {
+		t.Errorf("left %v, want only %v", left, keep)
+	}
+}
