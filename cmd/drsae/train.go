@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/drsae/drsae/internal/atomicfile"
 	"github.com/drsae/drsae/model"
 )
 
@@ -218,6 +219,7 @@ func resumeTrain(k *model.Kind, ck *cliKind, path, out string, set map[string]bo
 	outputs := trainOutputs(out)
 	if samePath(outputs[2].path, path) {
 		outputs = outputs[:2]
+		atomicfile.RemoveStale(path)
 	}
 	if err := checkOutputs(inputs, outputs); err != nil {
 		return err

@@ -8,10 +8,34 @@ import (
 	"path/filepath"
 )
 
+// Hook, when set, is called before every step of every Write — "create", each "write" of the
+// content, "sync", "close", "chmod", "rename", "syncdir" — with the file being saved. Tests set it
+// to kill the process between any two steps and check that the old file or the new one remains,
+// whole.
+var Hook func(path, step string)
+
+func hook(path, step string) {
+	if Hook != nil {
+		Hook(path, step)
+	}
+}
+
+// hookWriter calls the hook before every write.
+type hookWriter struct {
+	path string
+	w    io.Writer
+}
+
+func (h hookWriter) Write(p []byte) (int, error) {
+	hook(h.path, "write")
+	return h.w.Write(p)
+}
+
 // Write writes a file through a temporary file in the same folder, fsyncs it and renames it
 // to path.
 func Write(path string, write func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
+	hook(path, "create")
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("save %s: %v", path, err)
@@ -22,23 +46,32 @@ func Write(path string, write func(io.Writer) error) (err error) {
 			os.Remove(f.Name())
 		}
 	}()
-	if err = write(f); err != nil {
+	var w io.Writer = f
+	if Hook != nil {
+		w = hookWriter{path, f}
+	}
+	if err = write(w); err != nil {
 		return fmt.Errorf("save %s: %v", path, err)
 	}
+	hook(path, "sync")
 	if err = f.Sync(); err != nil {
 		return fmt.Errorf("save %s: %v", path, err)
 	}
+	hook(path, "close")
 	if err = f.Close(); err != nil {
 		return fmt.Errorf("save %s: %v", path, err)
 	}
 	// CreateTemp makes the file 0600; a saved model is an ordinary file.
+	hook(path, "chmod")
 	if err = os.Chmod(f.Name(), 0o644); err != nil {
 		return fmt.Errorf("save %s: %v", path, err)
 	}
+	hook(path, "rename")
 	if err = os.Rename(f.Name(), path); err != nil {
 		return fmt.Errorf("save %s: %v", path, err)
 	}
 	// Make the rename itself durable; failure to sync a folder is not worth failing the save.
+	hook(path, "syncdir")
 	if d, derr := os.Open(dir); derr == nil {
 		d.Sync()
 		d.Close()
