@@ -6,7 +6,6 @@ import (
 	"math"
 	"os"
 	"runtime"
-	"strconv"
 	"strings"
 
 	"github.com/drsae/drsae/kernels"
@@ -18,13 +17,15 @@ type Backend struct {
 	threads  int
 	gemm     *gemmKernel
 	maxBytes int64
+	budget   *kernels.Budget // the live tensors' bytes against DRSAE_MAX_MEMORY
 }
 
 var _ kernels.Backend = (*Backend)(nil)
 
 // New returns a backend that splits large ops over runtime.GOMAXPROCS(0) goroutines.
 func New() *Backend {
-	return &Backend{threads: max(1, runtime.GOMAXPROCS(0)), gemm: bestGemmKernel(), maxBytes: maxBytes()}
+	lim := maxBytes()
+	return &Backend{threads: max(1, runtime.GOMAXPROCS(0)), gemm: bestGemmKernel(), maxBytes: lim, budget: kernels.NewBudget(lim / 4 * 3)}
 }
 
 // Info describes the backend and the host CPU.
@@ -91,24 +92,5 @@ func cpuFeatures() string {
 // maxBytes is the largest tensor the host can hold: its memory (MemTotal in /proc/meminfo, or
 // 1 TiB where that cannot be read), and no more than a Go slice may span (2 GiB on 32-bit).
 func maxBytes() int64 {
-	return min(memTotal(), int64(math.MaxInt))
-}
-
-func memTotal() int64 {
-	const fallback = 1 << 40
-	f, err := os.Open("/proc/meminfo")
-	if err != nil {
-		return fallback
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) >= 2 && fields[0] == "MemTotal:" {
-			if kb, err := strconv.ParseInt(fields[1], 10, 64); err == nil && kb > 0 {
-				return kb << 10
-			}
-		}
-	}
-	return fallback
+	return min(kernels.HostMemory(), int64(math.MaxInt))
 }

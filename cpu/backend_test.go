@@ -228,3 +228,21 @@ func TestAliasPanics(t *testing.T) {
 		be.Conv2DForward(y, y, must(be.New(1, 1, 1, 1)), kernels.Conv2D{StrideH: 1, StrideW: 1})
 	})
 }
+
+// Tensors past DRSAE_MAX_MEMORY in all are refused by New, naming the variable; Free gives the
+// bytes back.
+func TestMemoryBudget(t *testing.T) {
+	t.Setenv(kernels.MemoryEnv, "4K")
+	be := New()
+	x, err := be.New(512) // 2 KiB
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := be.New(513); err == nil || !strings.Contains(err.Error(), kernels.MemoryEnv) {
+		t.Errorf("past the budget: %v; want an error naming %s", err, kernels.MemoryEnv)
+	}
+	be.Free(x)
+	if _, err := be.New(1024); err != nil {
+		t.Errorf("the whole budget after a Free: %v", err)
+	}
+}

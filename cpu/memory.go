@@ -11,6 +11,7 @@ import (
 type storage struct {
 	data  []float32
 	freed bool
+	bytes int64 // counted in the backend's budget
 }
 
 // Tensor is a row-major float32 array in host memory. Views made by Reshape share its storage.
@@ -64,7 +65,11 @@ func (be *Backend) New(shape ...int) (kernels.Tensor, error) {
 	if lim := be.maxBytes; int64(n) > lim/4 {
 		return nil, fmt.Errorf("kernels: New: tensor %v needs %d bytes, more than the %d bytes one tensor may have here (host memory or address space)", shape, 4*int64(n), lim)
 	}
-	return &Tensor{st: &storage{data: make([]float32, n)}, shape: slices.Clone(shape), n: n}, nil
+	bytes, err := be.budget.Take("cpu: New", shape)
+	if err != nil {
+		return nil, err
+	}
+	return &Tensor{st: &storage{data: make([]float32, n), bytes: bytes}, shape: slices.Clone(shape), n: n}, nil
 }
 
 // Reshape returns a view of t with another shape of the same length, sharing its storage.
@@ -107,6 +112,7 @@ func (be *Backend) Free(t kernels.Tensor) {
 	}
 	ct.st.freed = true
 	ct.st.data = nil
+	be.budget.Give(ct.st.bytes)
 }
 
 // Sync returns nil: every op has finished when it returns.

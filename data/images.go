@@ -1,6 +1,7 @@
 package data
 
 import (
+	"bytes"
 	"embed"
 	"fmt"
 	"image"
@@ -59,6 +60,10 @@ func NaturalImages() ([]Gray, error) {
 	return imgs, nil
 }
 
+// MaxImagePixels bounds the images DecodeGray reads (8192×8192), checked on the header before
+// the pixels are decoded, so that a small compressed file cannot claim gigabytes.
+const MaxImagePixels = 1 << 26
+
 // LoadGray decodes a PNG or JPEG file to grayscale.
 func LoadGray(file string) (Gray, error) {
 	f, err := os.Open(file)
@@ -72,7 +77,16 @@ func LoadGray(file string) (Gray, error) {
 // DecodeGray decodes a PNG or JPEG image from r to grayscale; name is used in errors and
 // becomes the Gray's Name.
 func DecodeGray(r io.Reader, name string) (Gray, error) {
-	img, format, err := image.Decode(r)
+	// Read the size from the header first: a small file may claim a huge image.
+	var head bytes.Buffer
+	cfg, _, err := image.DecodeConfig(io.TeeReader(r, &head))
+	if err != nil {
+		return Gray{}, fileErr(name, err, "cannot decode image")
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > MaxImagePixels {
+		return Gray{}, fileErr(name, nil, "a %d×%d image, more than drsae's limit of %d pixels (%d×%d)", cfg.Width, cfg.Height, MaxImagePixels, 1<<13, 1<<13)
+	}
+	img, format, err := image.Decode(io.MultiReader(&head, r))
 	if err != nil {
 		return Gray{}, fileErr(name, err, "cannot decode image")
 	}

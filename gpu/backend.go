@@ -18,6 +18,7 @@ type Backend struct {
 	ctxName string
 	info    kernels.Info
 	lim     limits
+	budget  *kernels.Budget // the live tensors' bytes against DRSAE_MAX_MEMORY
 
 	mu     sync.Mutex
 	taken  sync.Cond // signalled (on mu) when the GL thread takes the queue
@@ -59,6 +60,7 @@ func New(opts ...Option) (*Backend, error) {
 		progs:  map[progKey]*program{},
 		wake:   make(chan struct{}, 1),
 		exited: make(chan struct{}),
+		budget: kernels.NewBudget(kernels.HostMemory() / 4 * 3),
 	}
 	b.taken.L = &b.mu
 	for _, o := range opts {
@@ -113,9 +115,10 @@ func (b *Backend) Info() kernels.Info {
 
 // buffer is one SSBO. id and the hazard marks belong to the GL thread; freed to the callers.
 type buffer struct {
-	owner *Backend
-	bytes int
-	freed atomic.Bool
+	owner   *Backend
+	bytes   int
+	counted int64 // in the backend's budget
+	freed   atomic.Bool
 
 	id          uint32 // GL name, set when the GL thread runs the allocation
 	wrote, read uint64 // GL thread: the dispatch sequence numbers of the last shader write and read
@@ -163,7 +166,11 @@ func (b *Backend) New(shape ...int) (kernels.Tensor, error) {
 		return nil, fmt.Errorf("gpu: New%v: %d bytes exceeds GL_MAX_SHADER_STORAGE_BLOCK_SIZE = %d bytes on %s; "+
 			"split the tensor (e.g. a smaller batch)", shape, bytes, b.lim.maxBytes, b.info.Device)
 	}
-	buf := &buffer{owner: b, bytes: int(max(bytes, 4))}
+	counted, err := b.budget.Take("gpu: New", shape)
+	if err != nil {
+		return nil, err
+	}
+	buf := &buffer{owner: b, bytes: int(max(bytes, 4)), counted: counted}
 	b.submit(&command{kind: cmdAlloc, op: "New", buf: buf})
 	return &tensor{buf: buf, shape: append([]int(nil), shape...), n: n}, nil
 }
@@ -186,6 +193,7 @@ func (b *Backend) Free(x kernels.Tensor) {
 	if !t.buf.freed.CompareAndSwap(false, true) {
 		panic(fmt.Sprintf("kernels: Free: tensor %v freed twice", t.shape))
 	}
+	b.budget.Give(t.buf.counted)
 	b.submit(&command{kind: cmdFree, op: "Free", buf: t.buf})
 }
 

@@ -3,6 +3,8 @@ package gpu
 import (
 	"strings"
 	"testing"
+
+	"github.com/drsae/drsae/kernels"
 )
 
 // A tensor larger than GL_MAX_SHADER_STORAGE_BLOCK_SIZE is refused by New, naming the limit.
@@ -80,5 +82,35 @@ func TestSmallGroupLimitStillCoversEverything(t *testing.T) {
 		if got[i] != want[i]+3 {
 			t.Fatalf("y[%d] = %v, want %v", i, got[i], want[i]+3)
 		}
+	}
+}
+
+// Tensors past DRSAE_MAX_MEMORY in all are refused by New, naming the variable; Free gives the
+// bytes back.
+func TestMemoryBudget(t *testing.T) {
+	b := backend(t)
+	t.Setenv(kernels.MemoryEnv, "4K")
+	old := b.budget
+	b.budget = kernels.NewBudget(0)
+	defer func() { b.budget = old }()
+	x, err := b.New(512) // 2 KiB
+	if err != nil {
+		t.Fatal(err)
+	}
+	if y, err := b.New(513); err == nil || !strings.Contains(err.Error(), kernels.MemoryEnv) {
+		t.Errorf("past the budget: %v; want an error naming %s", err, kernels.MemoryEnv)
+		if err == nil {
+			b.Free(y)
+		}
+	}
+	b.Free(x)
+	y, err := b.New(1024)
+	if err != nil {
+		t.Errorf("the whole budget after a Free: %v", err)
+	} else {
+		b.Free(y)
+	}
+	if err := b.Sync(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -256,3 +256,17 @@ func decodeConfig(obj map[string]json.RawMessage, extra ...string) (string, Conf
 	}
 	return kind, cfg, rest, nil
 }
+
+// Size limits of every kind's config, checked by its Validate before anything is allocated, so
+// that a config file or a flag cannot make the program allocate without bound. Beyond them, the
+// tensors of a backend are capped by kernels.MemoryEnv (DRSAE_MAX_MEMORY).
+const (
+	MaxInputs = 1 << 24 // features of a sample: a 4096×4096 image
+	MaxUnits  = 1 << 20 // units of a code (a topographic map's cells)
+	MaxT      = 10000   // steps of an unrolled encoder
+)
+
+// SizeError reports a config key beyond its limit.
+func SizeError(key string, v, limit int) error {
+	return fmt.Errorf("%s = %d, beyond drsae's limit of %d", key, v, limit)
+}

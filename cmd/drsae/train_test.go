@@ -44,6 +44,9 @@ func TestTrainBadFlags(t *testing.T) {
 		{[]string{"topo", "--pools", "hexagonal"}, "--pools"},
 		{[]string{"topo", "--map-h", "0"}, "--map-h"},
 		{[]string{"topo", "--decoder-lr-scale", "0"}, "--decoder-lr-scale"},
+		{[]string{"drsae", "--T", "1000000000"}, "--T 1000000000, beyond drsae's limit"},
+		{[]string{"drsae", "--units", "100000000"}, "--units 100000000, beyond drsae's limit"},
+		{[]string{"topo", "--map-h", "100000", "--map-w", "100000"}, "beyond drsae's limit of 1048576 units"},
 	} {
 		code, _, errs := drsaeRun(t, append([]string{"train"}, tc.args...)...)
 		first, _, _ := strings.Cut(errs, "\n")
