@@ -7,7 +7,7 @@ PKGS      = $$($(GO) list ./... | grep -v '/gpu/glfw$$')
 # resumption of every kind, and the whole DrSAE step compared with the cpu backend at the paper's size.
 GPU_MODEL_TESTS = Gradient|IsISTA|DrSAEISTA|Optimality|ISTAIterates|ISTAOrthonormal|BackendsAgree|Resume|MeasureCodes
 
-.PHONY: all deps build run test check bench reproduce clean
+.PHONY: all deps build run test check bench reproduce clean fuzz
 
 all: build
 
@@ -40,6 +40,15 @@ test: deps check
 	$(GO) test -timeout $(TIMEOUT) $(PKGS)
 	xvfb-run -a $(GO) test -timeout $(TIMEOUT) ./gpu/glfw/
 	DRSAE_TEST_BACKEND=gpu $(GO) test -timeout $(TIMEOUT) -run '$(GPU_MODEL_TESTS)' ./model/...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=3s
+
+# Every fuzz target for FUZZTIME each (make test runs each a few seconds so none bit-rots; run
+# longer with make fuzz FUZZTIME=10m).
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzReadIDX$$' -fuzztime $(FUZZTIME) ./data
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/safetensors
+	$(GO) test -run '^$$' -fuzz '^FuzzReadSaved$$' -fuzztime $(FUZZTIME) ./model/drsae
 
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
