@@ -266,6 +266,19 @@ const (
 	MaxT      = 10000   // steps of an unrolled encoder
 )
 
+// CheckSizes checks a config's inputs, units and T (0: the kind has none) against the limits.
+func CheckSizes(inputs, units, T int) error {
+	switch {
+	case inputs > MaxInputs:
+		return SizeError("inputs", inputs, MaxInputs)
+	case units > MaxUnits:
+		return SizeError("units", units, MaxUnits)
+	case T > MaxT:
+		return SizeError("T", T, MaxT)
+	}
+	return nil
+}
+
 // SizeError reports a config key beyond its limit.
 func SizeError(key string, v, limit int) error {
 	return fmt.Errorf("%s = %d, beyond drsae's limit of %d", key, v, limit)

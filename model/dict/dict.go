@@ -74,10 +74,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.Inputs <= 0:
 		return fmt.Errorf("inputs = %d, want > 0", c.Inputs)
-	case c.Inputs > model.MaxInputs:
-		return model.SizeError("inputs", c.Inputs, model.MaxInputs)
-	case c.Units > model.MaxUnits:
-		return model.SizeError("units", c.Units, model.MaxUnits)
+	case model.CheckSizes(c.Inputs, c.Units, 0) != nil:
+		return model.CheckSizes(c.Inputs, c.Units, 0)
 	case c.Units <= 0:
 		return fmt.Errorf("units = %d, want > 0", c.Units)
 	case !(c.Lambda >= 0) || math.IsInf(c.Lambda, 1):

@@ -89,12 +89,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.Inputs <= 0:
 		return fmt.Errorf("inputs = %d, want > 0", c.Inputs)
-	case c.Inputs > model.MaxInputs:
-		return model.SizeError("inputs", c.Inputs, model.MaxInputs)
-	case c.Units > model.MaxUnits:
-		return model.SizeError("units", c.Units, model.MaxUnits)
-	case c.T > model.MaxT:
-		return model.SizeError("T", c.T, model.MaxT)
+	case model.CheckSizes(c.Inputs, c.Units, c.T) != nil:
+		return model.CheckSizes(c.Inputs, c.Units, c.T)
 	case c.Classes > model.MaxUnits:
 		return model.SizeError("classes", c.Classes, model.MaxUnits)
 	case c.Units <= 0:

@@ -66,12 +66,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.Inputs <= 0 || c.Units <= 0:
 		return fmt.Errorf("inputs = %d, units = %d, want both > 0", c.Inputs, c.Units)
-	case c.Inputs > model.MaxInputs:
-		return model.SizeError("inputs", c.Inputs, model.MaxInputs)
-	case c.Units > model.MaxUnits:
-		return model.SizeError("units", c.Units, model.MaxUnits)
-	case c.T > model.MaxT:
-		return model.SizeError("T", c.T, model.MaxT)
+	case model.CheckSizes(c.Inputs, c.Units, c.T) != nil:
+		return model.CheckSizes(c.Inputs, c.Units, c.T)
 	case c.T <= 0:
 		return fmt.Errorf("T = %d, want ≥ 1", c.T)
 	case !(c.Lambda >= 0) || math.IsInf(c.Lambda, 1):
