@@ -9,15 +9,16 @@ import (
 	"github.com/drsae/drsae/model"
 )
 
-// A pathUse is a file a command reads or writes, with the flag it comes from.
-type pathUse struct{ what, path string }
+// A pathUse is a file a command reads or writes, with the flag it comes from. An output may
+// continue an input: a resumed training goes on writing the checkpoint it read.
+type pathUse struct{ what, path, continues string }
 
 // modelFiles are the files of a saved model or checkpoint at path: itself and, for a model, the
 // config beside it.
 func modelFiles(flag, path string) []pathUse {
-	files := []pathUse{{flag, path}}
+	files := []pathUse{{what: flag, path: path}}
 	if cp := model.ConfigPath(path); cp != path {
-		files = append(files, pathUse{"the config of " + flag, cp})
+		files = append(files, pathUse{what: "the config of " + flag, path: cp})
 	}
 	return files
 }
@@ -25,27 +26,27 @@ func modelFiles(flag, path string) []pathUse {
 // dataFiles are the files in the folders the data flags name.
 func dataFiles(df dataFlags) []pathUse {
 	var files []pathUse
-	for _, d := range []pathUse{{"--data-dir", df.dir}, {"--images", df.images}} {
+	for _, d := range []pathUse{{what: "--data-dir", path: df.dir}, {what: "--images", path: df.images}} {
 		if d.path == "" {
 			continue
 		}
 		entries, _ := os.ReadDir(d.path)
 		for _, e := range entries {
-			files = append(files, pathUse{"a file of " + d.what, filepath.Join(d.path, e.Name())})
+			files = append(files, pathUse{what: "a file of " + d.what, path: filepath.Join(d.path, e.Name())})
 		}
 	}
 	return files
 }
 
-// checkOutputs refuses to write over an input: each output is compared with each input as a file
-// (the same file under another name, or through a link, counts) or, where one does not exist yet,
-// by its absolute name. It then checks that every output's folder exists or can be made, and is
+// checkOutputs refuses to write over an input (other than the one an output continues): each
+// output is compared with each input as a file (the same file under another name, or through a
+// link, counts) or, where one does not exist yet, by its absolute name. It then checks that every output's folder exists or can be made, and is
 // writable, so that a long run does not fail at its first save; and removes the temporary files
 // an interrupted save of an output left behind.
 func checkOutputs(inputs, outputs []pathUse) error {
 	for _, out := range outputs {
 		for _, in := range inputs {
-			if samePath(out.path, in.path) {
+			if samePath(out.path, in.path) && (out.continues == "" || !samePath(out.continues, in.path)) {
 				return usagef("%s %s is %s, which this command reads; write to another file", out.what, out.path, in.what)
 			}
 		}

@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/drsae/drsae/internal/atomicfile"
 	"github.com/drsae/drsae/model"
 )
 
@@ -118,13 +117,6 @@ func train(k *model.Kind, ck *cliKind, args []string) error {
 			return err
 		}
 	}
-	inputs := dataFiles(df)
-	if ck.inputs != nil {
-		inputs = append(inputs, ck.inputs(cfg)...)
-	}
-	if err := checkOutputs(inputs, trainOutputs(*out)); err != nil {
-		return err
-	}
 	if err := tc.Validate(); err != nil {
 		return flagError(err, keys)
 	}
@@ -136,6 +128,13 @@ func train(k *model.Kind, ck *cliKind, args []string) error {
 	fitShape(early, provisional(spec))
 	if err := early.Validate(); err != nil {
 		return flagError(err, keys)
+	}
+	inputs := dataFiles(df)
+	if ck.inputs != nil {
+		inputs = append(inputs, ck.inputs(cfg)...)
+	}
+	if err := checkOutputs(inputs, trainOutputs(*out, "")); err != nil {
+		return err
 	}
 	d, err := loadData(spec, df)
 	if err != nil {
@@ -212,16 +211,11 @@ func resumeTrain(k *model.Kind, ck *cliKind, path, out string, set map[string]bo
 		out = strings.TrimSuffix(path, ".checkpoint.safetensors") + ".safetensors" // keep writing beside it
 	}
 	// The run goes on writing its own checkpoint; nothing else may replace it.
-	inputs := append(dataFiles(opt.df), pathUse{"--resume", path})
+	inputs := append(dataFiles(opt.df), pathUse{what: "--resume", path: path})
 	if ck.inputs != nil {
 		inputs = append(inputs, ck.inputs(s.Config)...)
 	}
-	outputs := trainOutputs(out)
-	if samePath(outputs[2].path, path) {
-		outputs = outputs[:2]
-		atomicfile.RemoveStale(path)
-	}
-	if err := checkOutputs(inputs, outputs); err != nil {
+	if err := checkOutputs(inputs, trainOutputs(out, path)); err != nil {
 		return err
 	}
 	d, err := loadData(s.Data, opt.df)
@@ -307,9 +301,10 @@ func runTraining(tr *model.Trainer, ck *cliKind, d *samples, out string, opt run
 }
 
 // trainOutputs are the files training writes for --out: the model, its config and the
-// checkpoint.
-func trainOutputs(out string) []pathUse {
-	return []pathUse{{"--out", out}, {"the config beside --out", model.ConfigPath(out)}, {"the checkpoint beside --out", model.CheckpointPath(out)}}
+// checkpoint, which continues resume (a resumed run's checkpoint; "" for a new run).
+func trainOutputs(out, resume string) []pathUse {
+	return []pathUse{{what: "--out", path: out}, {what: "the config beside --out", path: model.ConfigPath(out)},
+		{what: "the checkpoint beside --out", path: model.CheckpointPath(out), continues: resume}}
 }
 
 // runMeta is the metadata of a saved model: where training stood and its validation measures.

@@ -147,7 +147,7 @@ func runEncode(args []string) error {
 		return usagef("--out FILE is required")
 	}
 	inputs := append(modelFiles("--model", f.path), dataFiles(f.df)...)
-	if err := checkOutputs(inputs, []pathUse{{"--out", *out}}); err != nil {
+	if err := checkOutputs(inputs, []pathUse{{what: "--out", path: *out}}); err != nil {
 		return err
 	}
 	works := model.NewWorks(m)

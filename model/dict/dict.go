@@ -71,11 +71,12 @@ func DefaultTrainConfig() model.TrainConfig {
 
 // Validate returns an error naming the first key out of range.
 func (c Config) Validate() error {
+	if err := model.CheckSizes(c.Inputs, c.Units, 0); err != nil {
+		return err
+	}
 	switch {
 	case c.Inputs <= 0:
 		return fmt.Errorf("inputs = %d, want > 0", c.Inputs)
-	case model.CheckSizes(c.Inputs, c.Units, 0) != nil:
-		return model.CheckSizes(c.Inputs, c.Units, 0)
 	case c.Units <= 0:
 		return fmt.Errorf("units = %d, want > 0", c.Units)
 	case !(c.Lambda >= 0) || math.IsInf(c.Lambda, 1):

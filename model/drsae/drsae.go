@@ -85,12 +85,13 @@ func (c Config) EffectiveERadius() float64 {
 
 // Validate returns an error naming the first key out of range.
 func (c Config) Validate() error {
+	if err := model.CheckSizes(c.Inputs, c.Units, c.T); err != nil {
+		return err
+	}
 	bad := func(v float64) bool { return !(v >= 0) || math.IsInf(v, 0) }
 	switch {
 	case c.Inputs <= 0:
 		return fmt.Errorf("inputs = %d, want > 0", c.Inputs)
-	case model.CheckSizes(c.Inputs, c.Units, c.T) != nil:
-		return model.CheckSizes(c.Inputs, c.Units, c.T)
 	case c.Classes > model.MaxUnits:
 		return model.SizeError("classes", c.Classes, model.MaxUnits)
 	case c.Units <= 0:

@@ -63,11 +63,12 @@ func DefaultTrainConfig() model.TrainConfig {
 
 // Validate returns an error naming the first key out of range.
 func (c Config) Validate() error {
+	if err := model.CheckSizes(c.Inputs, c.Units, c.T); err != nil {
+		return err
+	}
 	switch {
 	case c.Inputs <= 0 || c.Units <= 0:
 		return fmt.Errorf("inputs = %d, units = %d, want both > 0", c.Inputs, c.Units)
-	case model.CheckSizes(c.Inputs, c.Units, c.T) != nil:
-		return model.CheckSizes(c.Inputs, c.Units, c.T)
 	case c.T <= 0:
 		return fmt.Errorf("T = %d, want ≥ 1", c.T)
 	case !(c.Lambda >= 0) || math.IsInf(c.Lambda, 1):

@@ -92,6 +92,9 @@ func (c Config) Units() int { return c.MapH * c.MapW }
 
 // Validate returns an error naming the first key out of range.
 func (c Config) Validate() error {
+	if err := model.CheckSizes(c.Inputs, 0, 0); err != nil {
+		return err
+	}
 	switch {
 	case c.Inputs <= 0:
 		return fmt.Errorf("inputs = %d, want > 0", c.Inputs)
@@ -99,8 +102,6 @@ func (c Config) Validate() error {
 		return fmt.Errorf("map_h = %d, want > 0", c.MapH)
 	case c.MapW <= 0:
 		return fmt.Errorf("map_w = %d, want > 0", c.MapW)
-	case model.CheckSizes(c.Inputs, 0, 0) != nil:
-		return model.CheckSizes(c.Inputs, 0, 0)
 	case c.MapH > model.MaxUnits || c.MapW > model.MaxUnits || c.MapH*c.MapW > model.MaxUnits:
 		return fmt.Errorf("map_h × map_w = %d×%d, beyond drsae's limit of %d units", c.MapH, c.MapW, model.MaxUnits)
 	case !(c.Lambda >= 0) || math.IsInf(c.Lambda, 0):
