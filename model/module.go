@@ -57,6 +57,21 @@ type Work interface {
 	Free()
 }
 
+// A ChunkedWork holds its batch in chunks of consecutive samples, each in tensors of its own: a
+// batch of large images can be larger than one device storage block (128 MiB on Mesa llvmpipe).
+// Inputs then returns the first chunk's inputs; the host copies batches in through UploadBatch.
+type ChunkedWork interface {
+	Work
+	// UploadBatch copies the samples x [B, inputs] and, when the Work takes targets, y [B, k].
+	UploadBatch(x, y []float32)
+}
+
+// A BatchLimiter bounds the batches that evaluation and encoding pass to one Forward, so that
+// their buffers stay within a memory budget whatever batch size the caller asks for.
+type BatchLimiter interface {
+	MaxBatch() int
+}
+
 // A Stepper is told after every optimizer step; dictionary learning replaces unused atoms there.
 type Stepper interface {
 	AfterStep(w Work) error

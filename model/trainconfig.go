@@ -42,7 +42,7 @@ type TrainConfig struct {
 type DataSpec struct {
 	Source     string  `json:"source" flag:"data" help:"data set: mnist, fashion (Fashion-MNIST) or patches (of natural photographs)"`
 	Preprocess string  `json:"preprocess" help:"none, l2 (each sample scaled to unit norm), mean (its mean removed) or contrast (mean removed, divided by its standard deviation)"`
-	TrainSize  int     `json:"train_size" help:"training samples (digits: the first of the 60,000 training images; patches: how many to cut); 0: all"`
+	TrainSize  int     `json:"train_size" help:"training samples (digits: the first of the 60,000 training images; patches: how many to cut); 0: all digits, or 50,000 patches (at most 256 MiB of them)"`
 	ValidSize  int     `json:"valid_size" help:"validation samples, taken after the training ones (0: no validation, no early stopping: the model is the last epoch's)"`
 	TestSize   int     `json:"test_size" help:"test samples scored at the end and by eval (0: all; patches: how many to cut)"`
 	Patch      int     `json:"patch,omitempty" help:"patches: side in pixels"`
@@ -97,6 +97,9 @@ func DefaultTrainConfig() TrainConfig {
 		Beta1: 0.9, Beta2: 0.999, AdamEps: 1e-8, ProjectEvery: 1, Seed: 1, ReportEvery: 10, EvalBatch: 500}
 }
 
+// MaxPatch is the largest side of patches (crops of whole photographs for convolutional models).
+const MaxPatch = 2048
+
 // Validate returns an error naming the first key out of range.
 func (s DataSpec) Validate() error {
 	switch {
@@ -110,8 +113,8 @@ func (s DataSpec) Validate() error {
 		return fmt.Errorf("valid_size = %d, want ≥ 0", s.ValidSize)
 	case s.TestSize < 0:
 		return fmt.Errorf("test_size = %d, want ≥ 0", s.TestSize)
-	case s.Source == "patches" && (s.Patch < 2 || s.Patch > 64):
-		return fmt.Errorf("patch = %d, want 2..64", s.Patch)
+	case s.Source == "patches" && (s.Patch < 2 || s.Patch > MaxPatch):
+		return fmt.Errorf("patch = %d, want 2..%d", s.Patch, MaxPatch)
 	case !(s.LCNSigma >= 0) || math.IsInf(s.LCNSigma, 0):
 		return fmt.Errorf("lcn_sigma = %g, want a finite value ≥ 0", s.LCNSigma)
 	case s.Source != "patches" && s.TrainSize+s.ValidSize > 60000:

@@ -185,10 +185,7 @@ func (t *Trainer) Run(ctx context.Context, train, valid *Samples) error {
 				return fmt.Errorf("stopped in the %s phase, epoch %d, step %d: %w", phase, epoch, step, err)
 			}
 			train.Gather(perm[(step-1)*cfg.Batch:step*cfg.Batch], x, y)
-			be.Upload(w.Inputs(), x)
-			if y != nil {
-				be.Upload(w.Targets(), y)
-			}
+			upload(be, w, x, y)
 			if err := m.Forward(w, pi); err != nil {
 				return err
 			}

@@ -67,13 +67,21 @@ func (c *Cache[W]) Free() {
 // samples [lo, hi) it held. f may be nil.
 func ForBatches(m Module, works *Works, s *Samples, batch, phase int, f func(w Work, lo, hi int) error) error {
 	be := m.Backend()
+	if l, ok := m.(BatchLimiter); ok {
+		batch = min(batch, l.MaxBatch())
+	}
 	for lo := 0; lo < s.N(); lo += batch {
 		hi := min(s.N(), lo+batch)
 		w, err := works.Get(hi - lo)
 		if err != nil {
 			return err
 		}
-		uploadBatch(be, w, s.Slice(lo, hi))
+		b := s.Slice(lo, hi)
+		y := b.Y
+		if t := w.Targets(); t == nil || y == nil || len(y) != t.Len() {
+			y = nil
+		}
+		upload(be, w, b.X, y)
 		if err := m.Forward(w, phase); err != nil {
 			return err
 		}
@@ -86,12 +94,16 @@ func ForBatches(m Module, works *Works, s *Samples, batch, phase int, f func(w W
 	return nil
 }
 
-// uploadBatch copies the samples of b into w (their number must be w.Size()), and their targets
-// where they are the module's (a LISTA encoding labelled digits leaves its targets alone).
-func uploadBatch(be kernels.Backend, w Work, b *Samples) {
-	be.Upload(w.Inputs(), b.X)
-	if t := w.Targets(); t != nil && b.Y != nil && len(b.Y) == t.Len() {
-		be.Upload(t, b.Y)
+// upload copies a batch of w.Size() samples x into w, and their targets y unless y is nil (a
+// LISTA encoding labelled digits leaves its targets alone: ForBatches passes nil).
+func upload(be kernels.Backend, w Work, x, y []float32) {
+	if c, ok := w.(ChunkedWork); ok {
+		c.UploadBatch(x, y)
+		return
+	}
+	be.Upload(w.Inputs(), x)
+	if y != nil {
+		be.Upload(w.Targets(), y)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/drsae/drsae/data"
+	"github.com/drsae/drsae/kernels"
 	"github.com/drsae/drsae/model"
 )
 
@@ -155,11 +156,17 @@ func loadPatches(spec model.DataSpec, df dataFlags) (*samples, error) {
 	}
 	train := spec.TrainSize
 	if train == 0 {
-		train = 50000
+		train = max(1, min(50000, (256<<20)/(4*dim)))
 	}
 	test := spec.TestSize
 	if test == 0 {
-		test = 2000
+		test = max(1, min(2000, (64<<20)/(4*dim)))
+	}
+	// The patches live on the host: a size that would take more than half its memory is refused
+	// before any is cut.
+	if bytes, limit := 4*int64(dim)*int64(train+spec.ValidSize+test), kernels.HostMemory()/2; bytes > limit {
+		return nil, usagef("--train-size %d, --valid-size %d and --test-size %d patches of %d×%d pixels take %s, more than half of this machine's %s",
+			train, spec.ValidSize, test, spec.Patch, spec.Patch, kernels.FormatBytes(bytes), kernels.FormatBytes(2*limit))
 	}
 	return &samples{cut("train", train, spec.Seed), cut("valid", spec.ValidSize, spec.Seed^validSeed), cut("test", test, spec.Seed^testSeed)}, nil
 }

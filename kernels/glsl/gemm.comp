@@ -24,6 +24,9 @@ layout(location = 1) uniform uint N;
 layout(location = 2) uniform uint K;
 layout(location = 3) uniform float alpha;
 layout(location = 4) uniform float beta;
+// This dispatch sums k in [K0, K1) only (gemm.go splits long sums: see gemmSplitK there).
+layout(location = 5) uniform uint K0;
+layout(location = 6) uniform uint K1;
 
 shared float As[TK][TM + 1]; // As[k][m] = op(A)[m0+m, k0+k]; +1 breaks bank conflicts
 shared float Bs[TK][TN + 1]; // Bs[k][n] = op(B)[k0+k, n0+n]
@@ -42,27 +45,27 @@ void main() {
 				acc[i][j] = 0.0;
 			}
 		}
-		for (uint k0 = 0u; k0 < K; k0 += uint(TK)) {
+		for (uint k0 = K0; k0 < K1; k0 += uint(TK)) {
 			for (uint e = t; e < uint(TM * TK); e += uint(LOCAL_SIZE)) {
 #ifdef TRANS_A
 				uint mm = e % uint(TM), kk = e / uint(TM); // A[k][m]: m is contiguous
 				uint gm = m0 + mm, gk = k0 + kk;
-				As[kk][mm] = gm < M && gk < K ? a[gk * M + gm] : 0.0;
+				As[kk][mm] = gm < M && gk < K1 ? a[gk * M + gm] : 0.0;
 #else
 				uint kk = e % uint(TK), mm = e / uint(TK); // A[m][k]: k is contiguous
 				uint gm = m0 + mm, gk = k0 + kk;
-				As[kk][mm] = gm < M && gk < K ? a[gm * K + gk] : 0.0;
+				As[kk][mm] = gm < M && gk < K1 ? a[gm * K + gk] : 0.0;
 #endif
 			}
 			for (uint e = t; e < uint(TN * TK); e += uint(LOCAL_SIZE)) {
 #ifdef TRANS_B
 				uint kk = e % uint(TK), nn = e / uint(TK); // B[n][k]: k is contiguous
 				uint gn = n0 + nn, gk = k0 + kk;
-				Bs[kk][nn] = gn < N && gk < K ? b[gn * K + gk] : 0.0;
+				Bs[kk][nn] = gn < N && gk < K1 ? b[gn * K + gk] : 0.0;
 #else
 				uint nn = e % uint(TN), kk = e / uint(TN); // B[k][n]: n is contiguous
 				uint gn = n0 + nn, gk = k0 + kk;
-				Bs[kk][nn] = gn < N && gk < K ? b[gk * N + gn] : 0.0;
+				Bs[kk][nn] = gn < N && gk < K1 ? b[gk * N + gn] : 0.0;
 #endif
 			}
 			SYNC_SHARED();

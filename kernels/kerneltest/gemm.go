@@ -6,7 +6,7 @@ import (
 )
 
 // testGemm: C = α·op(A)·op(B) + β·C for every transpose combination, odd and round sizes, and
-// α, β including β = 0 over a C full of NaN and ±Inf, which must not propagate.
+// α, β including β = 0 over a C full of NaN and ±Inf, which must not propagate, and a long K.
 func testGemm(s *suite) {
 	sizes := []struct {
 		m, n, k int
@@ -21,6 +21,10 @@ func testGemm(s *suite) {
 		{257, 33, 100, false},
 		{300, 257, 129, false},
 		{1000, 300, 513, true},
+		// A long sum, which a backend may split (Mesa llvmpipe cuts a shader's loops short after
+		// 65,535 iterations): the Gram matrices of large feature maps have K in the hundreds of
+		// thousands.
+		{3, 5, 70001, false},
 	}
 	scalars := []struct{ alpha, beta float32 }{{1, 0}, {-0.5, 1}, {2, -1.5}}
 	for _, sz := range sizes {

@@ -1,0 +1,378 @@
+package conv
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/drsae/drsae/kernels"
+	"github.com/drsae/drsae/model"
+)
+
+// ConvSparseAE is the convolutional group-sparse auto-encoder. For an image x [C,H,W]:
+//
+//	encoder:  z_k = g_k · max(0, (W_k ⋆ x) − b_k)     W [K,C,F,F], b [K], g [K]; z [K,Ho,Wo]
+//	decoder:  x̂ = Σ_k D_k ⋆ᵀ z_k                      D [K,C,F,F], each D_k of norm ≤ 1
+//	loss:     ½‖x − x̂‖² + λ Σ_cells √(ε + Σ_{k∈group, (i,j)∈window} z_k[i,j]²)
+//
+// ⋆ is the cross-correlation with the config's stride and padding (PyTorch's conv2d) and ⋆ᵀ its
+// adjoint (conv_transpose2d). A complex cell pools a Pool×Pool window of Group neighbouring maps;
+// the cells' responses are the features that a second layer or a classifier reads (Features).
+// In PyTorch, with t = safetensors.torch.load_file(path) and x [N,C,H,W]:
+//
+//	z = t["g"][None,:,None,None] * relu(conv2d(x, t["W"], stride=s, padding=p) - t["b"][None,:,None,None])
+//	x_hat = conv_transpose2d(z, t["D"], stride=s, padding=p, output_padding=(H+2p-F) % s)
+//
+// A batch whose tensors would pass the device's largest storage block is split into chunks of
+// samples, each in tensors of its own; the gradients add up over the chunks.
+type ConvSparseAE struct {
+	cfg        Config
+	geo        Geometry
+	be         kernels.Backend
+	params     []*model.Param // W, b, g, D
+	w, b, g, d *model.Param
+
+	perMap       int            // Ho·Wo, code pixels per map
+	bFull, gFull kernels.Tensor // [K·Ho·Wo]: b and g repeated over each map's pixels
+	zeros        kernels.Tensor // [K·Ho·Wo]
+	onesMap      kernels.Tensor // [Ho·Wo, 1]
+	poolK        kernels.Tensor // [Pool, Pool] ones
+	groupK       kernels.Tensor // [Group, 1] ones
+	filterTmp    kernels.Tensor // [K,C,F,F], a chunk's filter gradient
+	fullTmp      kernels.Tensor // [K·Ho·Wo], a chunk's per-pixel bias gradient
+	dbFull       kernels.Tensor // [K·Ho·Wo]
+	dgFull       kernels.Tensor // [1, K·Ho·Wo]
+	temps        []kernels.Tensor
+}
+
+// testMaxChunk, when > 0, lowers the chunk limit: tests split small batches with it.
+var testMaxChunk int
+
+var _ model.Module = (*ConvSparseAE)(nil)
+
+// New allocates a model with zero parameters.
+func New(be kernels.Backend, cfg Config) (*ConvSparseAE, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("conv config: %w", err)
+	}
+	k, c, f := cfg.Maps, cfg.Channels, cfg.Filter
+	ps, err := model.NewParams(be, []string{"W", "b", "g", "D"}, [][]int{{k, c, f, f}, {k}, {k}, {k, c, f, f}})
+	if err != nil {
+		return nil, err
+	}
+	m := &ConvSparseAE{cfg: cfg, geo: cfg.Geometry(), be: be, params: ps, w: ps[0], b: ps[1], g: ps[2], d: ps[3]}
+	m.perMap = m.geo.CodeH * m.geo.CodeW
+	full := k * m.perMap
+	m.temps, err = model.NewTensors(be, []int{full}, []int{full}, []int{full}, []int{m.perMap, 1}, []int{cfg.Pool, cfg.Pool},
+		[]int{cfg.Group, 1}, []int{k, c, f, f}, []int{full}, []int{full}, []int{1, full})
+	if err != nil {
+		model.FreeParams(be, ps)
+		return nil, fmt.Errorf("conv: %w", err)
+	}
+	t := m.temps
+	m.bFull, m.gFull, m.zeros, m.onesMap, m.poolK, m.groupK, m.filterTmp, m.fullTmp, m.dbFull, m.dgFull = t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9]
+	for _, o := range []kernels.Tensor{m.onesMap, m.poolK, m.groupK} {
+		be.Fill(o, 1)
+	}
+	m.d.LRScale = cfg.DecoderLRScale
+	m.d.Project = func(x kernels.Tensor) { be.ProjectNormBall(be.Reshape(x, k, c*f*f), 1, kernels.PerRow) }
+	return m, nil
+}
+
+func (m *ConvSparseAE) Kind() string             { return Kind }
+func (m *ConvSparseAE) Config() model.Config     { return &m.cfg }
+func (m *ConvSparseAE) Backend() kernels.Backend { return m.be }
+func (m *ConvSparseAE) Params() []*model.Param   { return m.params }
+func (m *ConvSparseAE) Phases() []string         { return phases }
+func (m *ConvSparseAE) Criterion() string        { return "loss" }
+
+// Free releases the parameters and buffers.
+func (m *ConvSparseAE) Free() {
+	model.FreeParams(m.be, m.params)
+	model.FreeTensors(m.be, m.temps...)
+	m.temps = nil
+}
+
+// Init draws every encoder filter W_k from a Gaussian with unit norm, starts the decoder as the
+// encoder's adjoint (D = W), b = 0, and a gain g = 1/√(K·F²/C') that keeps the first
+// reconstructions near the images' scale (C' = C·stride²). The same seed gives the same model.
+func (m *ConvSparseAE) Init(_ *model.Samples, seed uint64) error {
+	k, per := m.cfg.Maps, m.cfg.Channels*m.cfg.Filter*m.cfg.Filter
+	r := rand.New(rand.NewPCG(seed, 0xc0de))
+	w := make([]float32, k*per)
+	for i := range k {
+		var s float64
+		f := make([]float64, per)
+		for j := range f {
+			f[j] = r.NormFloat64()
+			s += f[j] * f[j]
+		}
+		for j := range f {
+			w[i*per+j] = float32(f[j] / math.Sqrt(s))
+		}
+	}
+	m.be.Upload(m.w.Value, w)
+	m.be.Copy(m.d.Value, m.w.Value)
+	m.be.Fill(m.b.Value, 0)
+	cover := float64(k*m.cfg.Filter*m.cfg.Filter) / float64(m.cfg.Stride*m.cfg.Stride)
+	m.be.Fill(m.g.Value, float32(1/math.Sqrt(cover)))
+	return m.be.Sync()
+}
+
+// chunk holds the buffers of consecutive samples of a batch, each tensor [n, …] as a matrix.
+type chunk struct {
+	n          int
+	x, r       kernels.Tensor // [n, C·H·W]: the images; the residual x̂ − x
+	u, z       kernels.Tensor // [n, K·Ho·Wo]: max(0, W ⋆ x − b); the code g ⊙ u
+	dz, tmp    kernels.Tensor // [n, K·Ho·Wo]
+	s, ds      kernels.Tensor // [n, K·Hp·Wp]: each map's spatial cells √(ε₁ + Σ z²), and their gradient
+	p, lam     kernels.Tensor // [n, G·Hp·Wp]: the complex cells; λ everywhere (their gradient)
+	ones       kernels.Tensor // [1, n]
+	all        []kernels.Tensor
+	sampleSize int
+}
+
+// work is a batch in chunks.
+type work struct {
+	b      int
+	chunks []*chunk
+	sums   *model.Scalars
+	be     kernels.Backend
+}
+
+func (w *work) Size() int               { return w.b }
+func (w *work) Inputs() kernels.Tensor  { return w.chunks[0].x }
+func (w *work) Targets() kernels.Tensor { return nil }
+
+// UploadBatch copies the images x [B, C·H·W] into the chunks.
+func (w *work) UploadBatch(x, _ []float32) {
+	lo := 0
+	for _, c := range w.chunks {
+		hi := lo + c.n*c.sampleSize
+		w.be.Upload(c.x, x[lo:hi])
+		lo = hi
+	}
+}
+
+func (w *work) Free() {
+	for _, c := range w.chunks {
+		model.FreeTensors(w.be, c.all...)
+	}
+	if w.sums != nil {
+		w.sums.Free()
+	}
+}
+
+// sampleBytes is the largest tensor of one sample, in bytes.
+func (m *ConvSparseAE) sampleBytes() int64 {
+	return 4 * int64(max(m.cfg.Inputs, m.cfg.Maps*m.perMap))
+}
+
+// chunkLimit is the most samples one chunk's tensors hold within the device's storage block.
+func (m *ConvSparseAE) chunkLimit() (int, error) {
+	limit := m.be.Info().MaxBytes / m.sampleBytes()
+	if limit < 1 {
+		return 0, fmt.Errorf("conv: the code of one image, %d maps of %d×%d, is %s: more than the %s the %s backend holds in one tensor",
+			m.cfg.Maps, m.geo.CodeH, m.geo.CodeW, kernels.FormatBytes(m.sampleBytes()), kernels.FormatBytes(m.be.Info().MaxBytes), m.be.Info().Name)
+	}
+	if testMaxChunk > 0 {
+		limit = min(limit, int64(testMaxChunk))
+	}
+	return int(min(limit, 1<<20)), nil
+}
+
+// evalBytes bounds the buffers of evaluation and encoding batches.
+const evalBytes = 256 << 20
+
+// MaxBatch is the largest batch that evaluation and encoding run at once: one chunk, its buffers
+// within 256 MiB.
+func (m *ConvSparseAE) MaxBatch() int {
+	c := m.cfg
+	per := 4 * int64(2*c.Inputs+4*c.Maps*m.perMap+2*c.Maps*m.geo.PoolH*m.geo.PoolW+2*c.Pooled())
+	limit, _ := m.chunkLimit()
+	return max(1, min(limit, int(evalBytes/per)))
+}
+
+// NewWork allocates the buffers of passes over b samples, in chunks that each fit one storage
+// block of the device.
+func (m *ConvSparseAE) NewWork(b int) (model.Work, error) {
+	limit, err := m.chunkLimit()
+	if err != nil {
+		return nil, err
+	}
+	w := &work{b: b, be: m.be}
+	for lo := 0; lo < b; lo += limit {
+		c, err := m.newChunk(min(limit, b-lo))
+		if err != nil {
+			w.Free()
+			return nil, err
+		}
+		w.chunks = append(w.chunks, c)
+	}
+	if w.sums, err = model.NewScalars(m.be, 3*len(w.chunks)); err != nil {
+		w.Free()
+		return nil, err
+	}
+	return w, nil
+}
+
+func (m *ConvSparseAE) newChunk(n int) (*chunk, error) {
+	c, g := m.cfg, m.geo
+	code, cells, pooled := c.Maps*m.perMap, c.Maps*g.PoolH*g.PoolW, c.Pooled()
+	shapes := [][]int{{n, c.Inputs}, {n, c.Inputs}, {n, code}, {n, code}, {n, code}, {n, code}, {n, cells}, {n, cells}, {1, n}}
+	if c.Group > 1 {
+		shapes = append(shapes, []int{n, pooled}, []int{n, pooled})
+	} else {
+		shapes = append(shapes, []int{n, pooled})
+	}
+	ts, err := model.NewTensors(m.be, shapes...)
+	if err != nil {
+		return nil, fmt.Errorf("conv: buffers for %d images: %w", n, err)
+	}
+	ch := &chunk{n: n, x: ts[0], r: ts[1], u: ts[2], z: ts[3], dz: ts[4], tmp: ts[5], s: ts[6], ds: ts[7], ones: ts[8], all: ts, sampleSize: c.Inputs}
+	ch.p, ch.lam = ch.s, ts[9]
+	if c.Group > 1 {
+		ch.p, ch.lam = ts[9], ts[10]
+	}
+	m.be.Fill(ch.ones, 1)
+	m.be.Fill(ch.lam, float32(c.Lambda))
+	return ch, nil
+}
+
+// views of a chunk's matrices as NCHW images.
+func (m *ConvSparseAE) image(t kernels.Tensor, n int) kernels.Tensor {
+	return m.be.Reshape(t, n, m.cfg.Channels, m.cfg.Rows, m.cfg.Cols)
+}
+func (m *ConvSparseAE) codeMaps(t kernels.Tensor, n int) kernels.Tensor {
+	return m.be.Reshape(t, n, m.cfg.Maps, m.geo.CodeH, m.geo.CodeW)
+}
+func (m *ConvSparseAE) cellMaps(t kernels.Tensor, n int) kernels.Tensor {
+	return m.be.Reshape(t, n, m.cfg.Maps, m.geo.PoolH, m.geo.PoolW)
+}
+
+// groupViews returns s as [n,1,K,Hp·Wp] and p as [n,1,G,Hp·Wp]: pooling over groups of maps is
+// a (Group×1) window over the map axis.
+func (m *ConvSparseAE) groupViews(s, p kernels.Tensor, n int) (kernels.Tensor, kernels.Tensor) {
+	cells := m.geo.PoolH * m.geo.PoolW
+	return m.be.Reshape(s, n, 1, m.cfg.Maps, cells), m.be.Reshape(p, n, 1, m.geo.Groups, cells)
+}
+
+// eps splits ε between the two pooling stages so that a complex cell is √(ε + Σ z²).
+func (m *ConvSparseAE) eps() (spatial, group float32) {
+	if m.cfg.Group == 1 {
+		return float32(m.cfg.Eps), 0
+	}
+	return float32(m.cfg.Eps / float64(2*m.cfg.Group)), float32(m.cfg.Eps / 2)
+}
+
+// expand repeats b and g over each map's pixels.
+func (m *ConvSparseAE) expand() {
+	k := m.cfg.Maps
+	ones := m.be.Reshape(m.onesMap, 1, m.perMap)
+	m.be.Gemm(false, false, 1, m.be.Reshape(m.b.Value, k, 1), ones, 0, m.be.Reshape(m.bFull, k, m.perMap))
+	m.be.Gemm(false, false, 1, m.be.Reshape(m.g.Value, k, 1), ones, 0, m.be.Reshape(m.gFull, k, m.perMap))
+}
+
+// Forward computes, chunk by chunk, the code, the residual x̂ − x and the complex cells.
+func (m *ConvSparseAE) Forward(mw model.Work, _ int) error {
+	m.expand()
+	for _, c := range mw.(*work).chunks {
+		m.forward(c)
+	}
+	return nil
+}
+
+func (m *ConvSparseAE) forward(c *chunk) {
+	be, n := m.be, c.n
+	be.Conv2DForward(m.codeMaps(c.tmp, n), m.image(c.x, n), m.w.Value, m.geo.Conv) // A = W ⋆ x
+	be.PosShrink(c.u, c.tmp, m.bFull)                                              // U = max(0, A − b)
+	be.BroadcastMul(c.z, c.u, m.gFull, kernels.PerCol)                             // Z = g ⊙ U
+	be.Conv2DBackwardData(m.image(c.r, n), m.codeMaps(c.z, n), m.d.Value, m.geo.Conv)
+	be.Axpby(-1, c.x, 1, c.r) // R = x̂ − x
+	es, eg := m.eps()
+	be.L2Pool2D(m.cellMaps(c.s, n), m.codeMaps(c.z, n), m.poolK, m.geo.Pool, es)
+	if m.cfg.Group > 1 {
+		s, p := m.groupViews(c.s, c.p, n)
+		be.L2Pool2D(p, s, m.groupK, m.geo.GroupPool, eg)
+	}
+}
+
+// Backward writes the gradients of the batch mean of the loss, summed over the chunks.
+func (m *ConvSparseAE) Backward(mw model.Work, _ int) {
+	w, be := mw.(*work), m.be
+	inv := 1 / float32(w.b)
+	for i, c := range w.chunks {
+		n, beta := c.n, float32(min(i, 1))
+		z4 := m.codeMaps(c.z, n)
+		// dZ = (D ⋆ R + λ ∂cells/∂z)/B: the decoder's adjoint is the correlation with D.
+		be.Conv2DForward(m.codeMaps(c.dz, n), m.image(c.r, n), m.d.Value, m.geo.Conv)
+		ds := c.lam
+		if m.cfg.Group > 1 {
+			s, p := m.groupViews(c.s, c.p, n)
+			gs, _ := m.groupViews(c.ds, c.p, n)
+			be.L2Pool2DBackward(gs, m.be.Reshape(c.lam, p.Shape()...), s, p, m.groupK, m.geo.GroupPool)
+			ds = c.ds
+		}
+		be.L2Pool2DBackward(m.codeMaps(c.tmp, n), m.cellMaps(ds, n), z4, m.cellMaps(c.s, n), m.poolK, m.geo.Pool)
+		be.Axpby(inv, c.tmp, inv, c.dz)
+		// dD = Σ R ⋆ Z / B.
+		be.Conv2DBackwardFilter(m.filterTmp, m.image(c.r, n), z4, m.geo.Conv)
+		be.Axpby(inv, m.filterTmp, beta, m.d.Grad)
+		// Through Z = g ⊙ max(0, W ⋆ x − b): dg per pixel Σ_n dZ ⊙ U, dU = dZ ⊙ g, dA = dU·[U > 0].
+		be.Hadamard(c.tmp, c.dz, c.u)
+		be.Gemm(false, false, 1, c.ones, c.tmp, beta, m.dgFull)
+		be.BroadcastMul(c.tmp, c.dz, m.gFull, kernels.PerCol)
+		be.PosShrinkBackward(c.dz, m.fullTmp, c.tmp, c.u, m.zeros)
+		be.Axpby(1, m.fullTmp, beta, m.dbFull)
+		be.Conv2DBackwardFilter(m.filterTmp, m.image(c.x, n), m.codeMaps(c.dz, n), m.geo.Conv)
+		be.Axpby(1, m.filterTmp, beta, m.w.Grad)
+	}
+	// Each map's b and g are shared by its pixels: sum their per-pixel gradients.
+	k := m.cfg.Maps
+	be.Gemm(false, false, 1, be.Reshape(m.dbFull, k, m.perMap), m.onesMap, 0, be.Reshape(m.b.Grad, k, 1))
+	be.Gemm(false, false, 1, be.Reshape(m.dgFull, k, m.perMap), m.onesMap, 0, be.Reshape(m.g.Grad, k, 1))
+}
+
+// ActiveThreshold is the |z| above which a code unit counts as active.
+const ActiveThreshold = 0
+
+// Loss reads back "recon" ½‖x − x̂‖², "penalty" Σ_cells √(ε + Σ z²) (without λ), "loss"
+// recon + λ·penalty and "active", the fraction of non-zero code units (each summed over samples).
+func (m *ConvSparseAE) Loss(mw model.Work, _ int) (model.Sums, error) {
+	w := mw.(*work)
+	for _, c := range w.chunks {
+		w.sums.Sum(c.r, kernels.ReduceSquares)
+		w.sums.Sum(c.p, kernels.ReduceSum)
+		w.sums.Count(c.z, ActiveThreshold)
+	}
+	v, err := w.sums.Read()
+	if err != nil {
+		return model.Sums{}, err
+	}
+	var rec, pen, act float64
+	for i := 0; i < len(v); i += 3 {
+		rec, pen, act = rec+v[i]/2, pen+v[i+1], act+v[i+2]
+	}
+	s := model.Sums{N: w.b}
+	s.Set("loss", rec+m.cfg.Lambda*pen)
+	s.Set("recon", rec)
+	s.Set("penalty", pen)
+	s.Set("active", act/float64(m.cfg.Maps*m.perMap))
+	return s, nil
+}
+
+// Code is the code z [B, K·Ho·Wo] of the last Forward. Evaluation batches (MaxBatch) are one
+// chunk; a training batch in several chunks has no single code tensor.
+func (m *ConvSparseAE) Code(mw model.Work) kernels.Tensor {
+	w := mw.(*work)
+	if len(w.chunks) != 1 {
+		panic(fmt.Sprintf("conv: Code of a batch of %d in %d chunks; evaluate in batches of at most MaxBatch (%d)", w.b, len(w.chunks), m.MaxBatch()))
+	}
+	return w.chunks[0].z
+}
+
+// Pooled is the complex cells' responses [B, Groups·Hp·Wp] of the last Forward (one chunk, as Code).
+func (m *ConvSparseAE) Pooled(mw model.Work) kernels.Tensor {
+	m.Code(mw)
+	return mw.(*work).chunks[0].p
+}
