@@ -72,7 +72,7 @@ func trainSteps(b *testing.B, m model.Module, batch int, x, y []float32, phase, 
 		be.Upload(w.Targets(), y)
 	}
 	step := func(i int) {
-		be.Upload(w.Inputs(), x) // a new minibatch arrives every step in training
+		model.Upload(be, w, x, nil) // a new minibatch arrives every step in training
 		if err := m.Forward(w, phase); err != nil {
 			b.Fatal(err)
 		}

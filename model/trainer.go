@@ -185,7 +185,7 @@ func (t *Trainer) Run(ctx context.Context, train, valid *Samples) error {
 				return fmt.Errorf("stopped in the %s phase, epoch %d, step %d: %w", phase, epoch, step, err)
 			}
 			train.Gather(perm[(step-1)*cfg.Batch:step*cfg.Batch], x, y)
-			upload(be, w, x, y)
+			Upload(be, w, x, y)
 			if err := m.Forward(w, pi); err != nil {
 				return err
 			}

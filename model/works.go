@@ -81,7 +81,7 @@ func ForBatches(m Module, works *Works, s *Samples, batch, phase int, f func(w W
 		if t := w.Targets(); t == nil || y == nil || len(y) != t.Len() {
 			y = nil
 		}
-		upload(be, w, b.X, y)
+		Upload(be, w, b.X, y)
 		if err := m.Forward(w, phase); err != nil {
 			return err
 		}
@@ -94,9 +94,10 @@ func ForBatches(m Module, works *Works, s *Samples, batch, phase int, f func(w W
 	return nil
 }
 
-// upload copies a batch of w.Size() samples x into w, and their targets y unless y is nil (a
-// LISTA encoding labelled digits leaves its targets alone: ForBatches passes nil).
-func upload(be kernels.Backend, w Work, x, y []float32) {
+// Upload copies a batch of w.Size() samples x into w (through ChunkedWork.UploadBatch where w is
+// one), and their targets y unless y is nil (a LISTA encoding labelled digits leaves its targets
+// alone: ForBatches passes nil).
+func Upload(be kernels.Backend, w Work, x, y []float32) {
 	if c, ok := w.(ChunkedWork); ok {
 		c.UploadBatch(x, y)
 		return

@@ -57,6 +57,13 @@ type Config struct {
 	Eps    float64 `json:"eps" help:"ε inside each complex cell's square root"`
 	// The decoder learns DecoderLRScale times as fast as the encoder, as in model/topo.
 	DecoderLRScale float64 `json:"decoder_lr_scale" help:"the decoder's learning rate, as a multiple of the encoder's"`
+
+	// Below, when set, stacks this layer on a trained conv model: the images pass through its
+	// encoder and pooling, frozen, and this layer learns to code its complex cells' responses.
+	// Init reads the file; BelowConfig, its config, is saved here so that the stack loads whole
+	// (its parameters are saved as below.W, below.b, …).
+	Below       string  `json:"below" help:"stack on this trained conv model (.safetensors): learn a layer over its pooled features, frozen beneath"`
+	BelowConfig *Config `json:"below_config,omitempty" cfg:"noflag" help:"the config of the layer beneath (from below)"`
 }
 
 // DefaultConfig is 32 maps of 9×9 filters over 28×28 digits, complex cells of 2×2 code pixels
@@ -81,8 +88,21 @@ type Geometry struct {
 	Groups                int // groups of maps
 }
 
-// Geometry computes the stages' shapes; Validate has checked that they are not empty.
+// Layer is the top layer alone: for a stack, its input is the layer beneath's features,
+// Groups maps of PoolH×PoolW cells, instead of the images.
+func (c Config) Layer() Config {
+	if c.BelowConfig != nil {
+		g := c.BelowConfig.Geometry()
+		c.Channels, c.Rows, c.Cols = g.Groups, g.PoolH, g.PoolW
+		c.Inputs = c.Channels * c.Rows * c.Cols
+	}
+	c.Below, c.BelowConfig = "", nil
+	return c
+}
+
+// Geometry computes the top layer's shapes; Validate has checked that they are not empty.
 func (c Config) Geometry() Geometry {
+	c = c.Layer()
 	g := Geometry{Conv: kernels.Conv2D{StrideH: c.Stride, StrideW: c.Stride, PadH: c.Pad, PadW: c.Pad},
 		Pool: kernels.Conv2D{StrideH: c.PoolStride, StrideW: c.PoolStride}, GroupPool: kernels.Conv2D{StrideH: c.groupStride(), StrideW: 1}}
 	g.CodeH, g.CodeW = g.Conv.OutSize(c.Rows, c.Cols, c.Filter, c.Filter)
@@ -98,7 +118,7 @@ func (c Config) groupStride() int {
 	return c.GroupStride
 }
 
-// Units is the size of one sample's code, Maps·CodeH·CodeW.
+// Units is the size of one sample's code (the top layer's), Maps·CodeH·CodeW.
 func (c Config) Units() int { g := c.Geometry(); return c.Maps * g.CodeH * g.CodeW }
 
 // Pooled is the size of one sample's features, Groups·PoolH·PoolW.
@@ -106,6 +126,22 @@ func (c Config) Pooled() int { g := c.Geometry(); return g.Groups * g.PoolH * g.
 
 // Validate returns an error naming the first key out of range.
 func (c Config) Validate() error {
+	if c.Below != "" && c.BelowConfig == nil {
+		return fmt.Errorf("below = %q without below_config: the config of the layer beneath is needed (the command line reads it from the file)", c.Below)
+	}
+	if b := c.BelowConfig; b != nil {
+		if err := b.Validate(); err != nil {
+			return fmt.Errorf("below_config: %v", err)
+		}
+		if c.Inputs != b.Inputs || c.Channels != b.Channels || c.Rows != b.Rows || c.Cols != b.Cols {
+			return fmt.Errorf("inputs = %d (%d×%d×%d): the layer beneath takes %d (%d×%d×%d)", c.Inputs, c.Channels, c.Rows, c.Cols,
+				b.Inputs, b.Channels, b.Rows, b.Cols)
+		}
+		if err := c.Layer().Validate(); err != nil {
+			return fmt.Errorf("on the %s features of the layer beneath: %v", b.featureShape(), err)
+		}
+		return nil
+	}
 	if err := model.CheckSizes(c.Inputs, c.Maps, 0); err != nil {
 		return err
 	}
@@ -152,4 +188,10 @@ func (c Config) Validate() error {
 		return model.SizeError("maps × code height × code width", c.Maps*g.CodeH*g.CodeW, MaxCode)
 	}
 	return nil
+}
+
+// featureShape names the shape of the features, "G×H×W".
+func (c Config) featureShape() string {
+	g := c.Geometry()
+	return fmt.Sprintf("%d×%d×%d", g.Groups, g.PoolH, g.PoolW)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 
 	"github.com/drsae/drsae/kernels"
 	"github.com/drsae/drsae/model"
@@ -26,8 +27,10 @@ import (
 // A batch whose tensors would pass the device's largest storage block is split into chunks of
 // samples, each in tensors of its own; the gradients add up over the chunks.
 type ConvSparseAE struct {
-	cfg        Config
+	cfg        Config // as given (for a stack, with the images' shape and the layer beneath)
+	lc         Config // the top layer alone (cfg.Layer())
 	geo        Geometry
+	below      *ConvSparseAE // the frozen layer beneath, or nil
 	be         kernels.Backend
 	params     []*model.Param // W, b, g, D
 	w, b, g, d *model.Param
@@ -55,18 +58,29 @@ func New(be kernels.Backend, cfg Config) (*ConvSparseAE, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("conv config: %w", err)
 	}
-	k, c, f := cfg.Maps, cfg.Channels, cfg.Filter
+	lc := cfg.Layer()
+	k, c, f := lc.Maps, lc.Channels, lc.Filter
 	ps, err := model.NewParams(be, []string{"W", "b", "g", "D"}, [][]int{{k, c, f, f}, {k}, {k}, {k, c, f, f}})
 	if err != nil {
 		return nil, err
 	}
-	m := &ConvSparseAE{cfg: cfg, geo: cfg.Geometry(), be: be, params: ps, w: ps[0], b: ps[1], g: ps[2], d: ps[3]}
+	m := &ConvSparseAE{cfg: cfg, lc: lc, geo: cfg.Geometry(), be: be, params: ps, w: ps[0], b: ps[1], g: ps[2], d: ps[3]}
+	if cfg.BelowConfig != nil {
+		if m.below, err = New(be, *cfg.BelowConfig); err != nil {
+			model.FreeParams(be, ps)
+			return nil, err
+		}
+		for _, p := range m.below.params {
+			p.Name, p.Frozen, p.Project = "below."+p.Name, true, nil
+			m.params = append(m.params, p)
+		}
+	}
 	m.perMap = m.geo.CodeH * m.geo.CodeW
 	full := k * m.perMap
-	m.temps, err = model.NewTensors(be, []int{full}, []int{full}, []int{full}, []int{m.perMap, 1}, []int{cfg.Pool, cfg.Pool},
-		[]int{cfg.Group, 1}, []int{k, c, f, f}, []int{full}, []int{full}, []int{1, full})
+	m.temps, err = model.NewTensors(be, []int{full}, []int{full}, []int{full}, []int{m.perMap, 1}, []int{lc.Pool, lc.Pool},
+		[]int{lc.Group, 1}, []int{k, c, f, f}, []int{full}, []int{full}, []int{1, full})
 	if err != nil {
-		model.FreeParams(be, ps)
+		m.Free()
 		return nil, fmt.Errorf("conv: %w", err)
 	}
 	t := m.temps
@@ -74,7 +88,7 @@ func New(be kernels.Backend, cfg Config) (*ConvSparseAE, error) {
 	for _, o := range []kernels.Tensor{m.onesMap, m.poolK, m.groupK} {
 		be.Fill(o, 1)
 	}
-	m.d.LRScale = cfg.DecoderLRScale
+	m.d.LRScale = lc.DecoderLRScale
 	m.d.Project = func(x kernels.Tensor) { be.ProjectNormBall(be.Reshape(x, k, c*f*f), 1, kernels.PerRow) }
 	return m, nil
 }
@@ -86,18 +100,47 @@ func (m *ConvSparseAE) Params() []*model.Param   { return m.params }
 func (m *ConvSparseAE) Phases() []string         { return phases }
 func (m *ConvSparseAE) Criterion() string        { return "loss" }
 
-// Free releases the parameters and buffers.
+// Free releases the parameters and buffers (the layer beneath's too).
 func (m *ConvSparseAE) Free() {
 	model.FreeParams(m.be, m.params)
+	if m.below != nil {
+		m.below.Free()
+	}
 	model.FreeTensors(m.be, m.temps...)
 	m.temps = nil
+}
+
+// loadBelow copies the parameters of the model file Below into the layer beneath, whose config
+// must be the file's.
+func (m *ConvSparseAE) loadBelow() error {
+	if m.cfg.Below == "" {
+		return fmt.Errorf("conv: a stack needs the file of the layer beneath (below)")
+	}
+	b, _, err := model.LoadModel(m.be, m.cfg.Below)
+	if err != nil {
+		return fmt.Errorf("conv: the layer beneath: %w", err)
+	}
+	defer b.Free()
+	bc, ok := b.(*ConvSparseAE)
+	if !ok || !reflect.DeepEqual(bc.cfg, *m.cfg.BelowConfig) {
+		return fmt.Errorf("conv: %s is not the model below_config describes (a %s model)", m.cfg.Below, b.Kind())
+	}
+	for i, p := range bc.params {
+		m.be.Copy(m.below.params[i].Value, p.Value)
+	}
+	return m.be.Sync()
 }
 
 // Init draws every encoder filter W_k from a Gaussian with unit norm, starts the decoder as the
 // encoder's adjoint (D = W), b = 0, and a gain g = 1/√(K·F²/C') that keeps the first
 // reconstructions near the images' scale (C' = C·stride²). The same seed gives the same model.
 func (m *ConvSparseAE) Init(_ *model.Samples, seed uint64) error {
-	k, per := m.cfg.Maps, m.cfg.Channels*m.cfg.Filter*m.cfg.Filter
+	if m.below != nil {
+		if err := m.loadBelow(); err != nil {
+			return err
+		}
+	}
+	k, per := m.lc.Maps, m.lc.Channels*m.lc.Filter*m.lc.Filter
 	r := rand.New(rand.NewPCG(seed, 0xc0de))
 	w := make([]float32, k*per)
 	for i := range k {
@@ -114,22 +157,37 @@ func (m *ConvSparseAE) Init(_ *model.Samples, seed uint64) error {
 	m.be.Upload(m.w.Value, w)
 	m.be.Copy(m.d.Value, m.w.Value)
 	m.be.Fill(m.b.Value, 0)
-	cover := float64(k*m.cfg.Filter*m.cfg.Filter) / float64(m.cfg.Stride*m.cfg.Stride)
+	cover := float64(k*m.lc.Filter*m.lc.Filter) / float64(m.lc.Stride*m.lc.Stride)
 	m.be.Fill(m.g.Value, float32(1/math.Sqrt(cover)))
 	return m.be.Sync()
 }
 
 // chunk holds the buffers of consecutive samples of a batch, each tensor [n, …] as a matrix.
 type chunk struct {
-	n          int
-	x, r       kernels.Tensor // [n, C·H·W]: the images; the residual x̂ − x
-	u, z       kernels.Tensor // [n, K·Ho·Wo]: max(0, W ⋆ x − b); the code g ⊙ u
-	dz, tmp    kernels.Tensor // [n, K·Ho·Wo]
-	s, ds      kernels.Tensor // [n, K·Hp·Wp]: each map's spatial cells √(ε₁ + Σ z²), and their gradient
-	p, lam     kernels.Tensor // [n, G·Hp·Wp]: the complex cells; λ everywhere (their gradient)
-	ones       kernels.Tensor // [1, n]
-	all        []kernels.Tensor
-	sampleSize int
+	n       int
+	x, r    kernels.Tensor // [n, C·H·W]: the images; the residual x̂ − x
+	u, z    kernels.Tensor // [n, K·Ho·Wo]: max(0, W ⋆ x − b); the code g ⊙ u
+	dz, tmp kernels.Tensor // [n, K·Ho·Wo]
+	s, ds   kernels.Tensor // [n, K·Hp·Wp]: each map's spatial cells √(ε₁ + Σ z²), and their gradient
+	p, lam  kernels.Tensor // [n, G·Hp·Wp]: the complex cells; λ everywhere (their gradient)
+	ones    kernels.Tensor // [1, n]
+	all     []kernels.Tensor
+	below   *chunk // the layer beneath's buffers, whose features p are this chunk's x
+}
+
+// input is the chunk's images: the bottom layer's x.
+func (c *chunk) input() kernels.Tensor {
+	if c.below != nil {
+		return c.below.input()
+	}
+	return c.x
+}
+
+func (c *chunk) free(be kernels.Backend) {
+	model.FreeTensors(be, c.all...)
+	if c.below != nil {
+		c.below.free(be)
+	}
 }
 
 // work is a batch in chunks.
@@ -141,31 +199,45 @@ type work struct {
 }
 
 func (w *work) Size() int               { return w.b }
-func (w *work) Inputs() kernels.Tensor  { return w.chunks[0].x }
+func (w *work) Inputs() kernels.Tensor  { return w.chunks[0].input() }
 func (w *work) Targets() kernels.Tensor { return nil }
 
 // UploadBatch copies the images x [B, C·H·W] into the chunks.
 func (w *work) UploadBatch(x, _ []float32) {
 	lo := 0
 	for _, c := range w.chunks {
-		hi := lo + c.n*c.sampleSize
-		w.be.Upload(c.x, x[lo:hi])
-		lo = hi
+		in := c.input()
+		w.be.Upload(in, x[lo:lo+in.Len()])
+		lo += in.Len()
 	}
 }
 
 func (w *work) Free() {
 	for _, c := range w.chunks {
-		model.FreeTensors(w.be, c.all...)
+		c.free(w.be)
 	}
 	if w.sums != nil {
 		w.sums.Free()
 	}
 }
 
-// sampleBytes is the largest tensor of one sample, in bytes.
+// sampleBytes is the largest tensor of one sample, in bytes (of any layer of a stack).
 func (m *ConvSparseAE) sampleBytes() int64 {
-	return 4 * int64(max(m.cfg.Inputs, m.cfg.Maps*m.perMap))
+	b := 4 * int64(max(m.lc.Inputs, m.lc.Maps*m.perMap))
+	if m.below != nil {
+		b = max(b, m.below.sampleBytes())
+	}
+	return b
+}
+
+// workBytes is the bytes of one sample's buffers (of every layer of a stack).
+func (m *ConvSparseAE) workBytes() int64 {
+	c := m.lc
+	b := 4 * int64(2*c.Inputs+4*c.Maps*m.perMap+2*c.Maps*m.geo.PoolH*m.geo.PoolW+2*c.Pooled())
+	if m.below != nil {
+		b += m.below.workBytes()
+	}
+	return b
 }
 
 // chunkLimit is the most samples one chunk's tensors hold within the device's storage block.
@@ -173,7 +245,7 @@ func (m *ConvSparseAE) chunkLimit() (int, error) {
 	limit := m.be.Info().MaxBytes / m.sampleBytes()
 	if limit < 1 {
 		return 0, fmt.Errorf("conv: the code of one image, %d maps of %d×%d, is %s: more than the %s the %s backend holds in one tensor",
-			m.cfg.Maps, m.geo.CodeH, m.geo.CodeW, kernels.FormatBytes(m.sampleBytes()), kernels.FormatBytes(m.be.Info().MaxBytes), m.be.Info().Name)
+			m.lc.Maps, m.geo.CodeH, m.geo.CodeW, kernels.FormatBytes(m.sampleBytes()), kernels.FormatBytes(m.be.Info().MaxBytes), m.be.Info().Name)
 	}
 	if testMaxChunk > 0 {
 		limit = min(limit, int64(testMaxChunk))
@@ -187,10 +259,8 @@ const evalBytes = 256 << 20
 // MaxBatch is the largest batch that evaluation and encoding run at once: one chunk, its buffers
 // within 256 MiB.
 func (m *ConvSparseAE) MaxBatch() int {
-	c := m.cfg
-	per := 4 * int64(2*c.Inputs+4*c.Maps*m.perMap+2*c.Maps*m.geo.PoolH*m.geo.PoolW+2*c.Pooled())
 	limit, _ := m.chunkLimit()
-	return max(1, min(limit, int(evalBytes/per)))
+	return max(1, min(limit, int(evalBytes/m.workBytes())))
 }
 
 // NewWork allocates the buffers of passes over b samples, in chunks that each fit one storage
@@ -217,22 +287,38 @@ func (m *ConvSparseAE) NewWork(b int) (model.Work, error) {
 }
 
 func (m *ConvSparseAE) newChunk(n int) (*chunk, error) {
-	c, g := m.cfg, m.geo
+	var below *chunk
+	if m.below != nil {
+		var err error
+		if below, err = m.below.newChunk(n); err != nil {
+			return nil, err
+		}
+	}
+	c, g := m.lc, m.geo
 	code, cells, pooled := c.Maps*m.perMap, c.Maps*g.PoolH*g.PoolW, c.Pooled()
-	shapes := [][]int{{n, c.Inputs}, {n, c.Inputs}, {n, code}, {n, code}, {n, code}, {n, code}, {n, cells}, {n, cells}, {1, n}}
+	shapes := [][]int{{n, c.Inputs}, {n, code}, {n, code}, {n, code}, {n, code}, {n, cells}, {n, cells}, {1, n}, {n, pooled}}
 	if c.Group > 1 {
-		shapes = append(shapes, []int{n, pooled}, []int{n, pooled})
-	} else {
 		shapes = append(shapes, []int{n, pooled})
+	}
+	if below == nil {
+		shapes = append(shapes, []int{n, c.Inputs})
 	}
 	ts, err := model.NewTensors(m.be, shapes...)
 	if err != nil {
+		if below != nil {
+			below.free(m.be)
+		}
 		return nil, fmt.Errorf("conv: buffers for %d images: %w", n, err)
 	}
-	ch := &chunk{n: n, x: ts[0], r: ts[1], u: ts[2], z: ts[3], dz: ts[4], tmp: ts[5], s: ts[6], ds: ts[7], ones: ts[8], all: ts, sampleSize: c.Inputs}
-	ch.p, ch.lam = ch.s, ts[9]
+	ch := &chunk{n: n, r: ts[0], u: ts[1], z: ts[2], dz: ts[3], tmp: ts[4], s: ts[5], ds: ts[6], ones: ts[7], lam: ts[8], all: ts, below: below}
+	ch.p = ch.s
 	if c.Group > 1 {
-		ch.p, ch.lam = ts[9], ts[10]
+		ch.p = ts[9]
+	}
+	if below != nil {
+		ch.x = m.be.Reshape(below.p, n, c.Inputs) // the features beneath are this layer's images
+	} else {
+		ch.x = ts[len(ts)-1]
 	}
 	m.be.Fill(ch.ones, 1)
 	m.be.Fill(ch.lam, float32(c.Lambda))
@@ -241,33 +327,36 @@ func (m *ConvSparseAE) newChunk(n int) (*chunk, error) {
 
 // views of a chunk's matrices as NCHW images.
 func (m *ConvSparseAE) image(t kernels.Tensor, n int) kernels.Tensor {
-	return m.be.Reshape(t, n, m.cfg.Channels, m.cfg.Rows, m.cfg.Cols)
+	return m.be.Reshape(t, n, m.lc.Channels, m.lc.Rows, m.lc.Cols)
 }
 func (m *ConvSparseAE) codeMaps(t kernels.Tensor, n int) kernels.Tensor {
-	return m.be.Reshape(t, n, m.cfg.Maps, m.geo.CodeH, m.geo.CodeW)
+	return m.be.Reshape(t, n, m.lc.Maps, m.geo.CodeH, m.geo.CodeW)
 }
 func (m *ConvSparseAE) cellMaps(t kernels.Tensor, n int) kernels.Tensor {
-	return m.be.Reshape(t, n, m.cfg.Maps, m.geo.PoolH, m.geo.PoolW)
+	return m.be.Reshape(t, n, m.lc.Maps, m.geo.PoolH, m.geo.PoolW)
 }
 
 // groupViews returns s as [n,1,K,Hp·Wp] and p as [n,1,G,Hp·Wp]: pooling over groups of maps is
 // a (Group×1) window over the map axis.
 func (m *ConvSparseAE) groupViews(s, p kernels.Tensor, n int) (kernels.Tensor, kernels.Tensor) {
 	cells := m.geo.PoolH * m.geo.PoolW
-	return m.be.Reshape(s, n, 1, m.cfg.Maps, cells), m.be.Reshape(p, n, 1, m.geo.Groups, cells)
+	return m.be.Reshape(s, n, 1, m.lc.Maps, cells), m.be.Reshape(p, n, 1, m.geo.Groups, cells)
 }
 
 // eps splits ε between the two pooling stages so that a complex cell is √(ε + Σ z²).
 func (m *ConvSparseAE) eps() (spatial, group float32) {
-	if m.cfg.Group == 1 {
-		return float32(m.cfg.Eps), 0
+	if m.lc.Group == 1 {
+		return float32(m.lc.Eps), 0
 	}
-	return float32(m.cfg.Eps / float64(2*m.cfg.Group)), float32(m.cfg.Eps / 2)
+	return float32(m.lc.Eps / float64(2*m.lc.Group)), float32(m.lc.Eps / 2)
 }
 
-// expand repeats b and g over each map's pixels.
+// expand repeats b and g over each map's pixels (the layers beneath's too).
 func (m *ConvSparseAE) expand() {
-	k := m.cfg.Maps
+	if m.below != nil {
+		m.below.expand()
+	}
+	k := m.lc.Maps
 	ones := m.be.Reshape(m.onesMap, 1, m.perMap)
 	m.be.Gemm(false, false, 1, m.be.Reshape(m.b.Value, k, 1), ones, 0, m.be.Reshape(m.bFull, k, m.perMap))
 	m.be.Gemm(false, false, 1, m.be.Reshape(m.g.Value, k, 1), ones, 0, m.be.Reshape(m.gFull, k, m.perMap))
@@ -283,15 +372,23 @@ func (m *ConvSparseAE) Forward(mw model.Work, _ int) error {
 }
 
 func (m *ConvSparseAE) forward(c *chunk) {
+	m.encode(c)
+	m.be.Conv2DBackwardData(m.image(c.r, c.n), m.codeMaps(c.z, c.n), m.d.Value, m.geo.Conv)
+	m.be.Axpby(-1, c.x, 1, c.r) // R = x̂ − x
+}
+
+// encode computes a chunk's code and complex cells, from its images through the layers beneath.
+func (m *ConvSparseAE) encode(c *chunk) {
+	if m.below != nil {
+		m.below.encode(c.below)
+	}
 	be, n := m.be, c.n
 	be.Conv2DForward(m.codeMaps(c.tmp, n), m.image(c.x, n), m.w.Value, m.geo.Conv) // A = W ⋆ x
 	be.PosShrink(c.u, c.tmp, m.bFull)                                              // U = max(0, A − b)
 	be.BroadcastMul(c.z, c.u, m.gFull, kernels.PerCol)                             // Z = g ⊙ U
-	be.Conv2DBackwardData(m.image(c.r, n), m.codeMaps(c.z, n), m.d.Value, m.geo.Conv)
-	be.Axpby(-1, c.x, 1, c.r) // R = x̂ − x
 	es, eg := m.eps()
 	be.L2Pool2D(m.cellMaps(c.s, n), m.codeMaps(c.z, n), m.poolK, m.geo.Pool, es)
-	if m.cfg.Group > 1 {
+	if m.lc.Group > 1 {
 		s, p := m.groupViews(c.s, c.p, n)
 		be.L2Pool2D(p, s, m.groupK, m.geo.GroupPool, eg)
 	}
@@ -307,7 +404,7 @@ func (m *ConvSparseAE) Backward(mw model.Work, _ int) {
 		// dZ = (D ⋆ R + λ ∂cells/∂z)/B: the decoder's adjoint is the correlation with D.
 		be.Conv2DForward(m.codeMaps(c.dz, n), m.image(c.r, n), m.d.Value, m.geo.Conv)
 		ds := c.lam
-		if m.cfg.Group > 1 {
+		if m.lc.Group > 1 {
 			s, p := m.groupViews(c.s, c.p, n)
 			gs, _ := m.groupViews(c.ds, c.p, n)
 			be.L2Pool2DBackward(gs, m.be.Reshape(c.lam, p.Shape()...), s, p, m.groupK, m.geo.GroupPool)
@@ -328,7 +425,7 @@ func (m *ConvSparseAE) Backward(mw model.Work, _ int) {
 		be.Axpby(1, m.filterTmp, beta, m.w.Grad)
 	}
 	// Each map's b and g are shared by its pixels: sum their per-pixel gradients.
-	k := m.cfg.Maps
+	k := m.lc.Maps
 	be.Gemm(false, false, 1, be.Reshape(m.dbFull, k, m.perMap), m.onesMap, 0, be.Reshape(m.b.Grad, k, 1))
 	be.Gemm(false, false, 1, be.Reshape(m.dgFull, k, m.perMap), m.onesMap, 0, be.Reshape(m.g.Grad, k, 1))
 }
@@ -354,10 +451,10 @@ func (m *ConvSparseAE) Loss(mw model.Work, _ int) (model.Sums, error) {
 		rec, pen, act = rec+v[i]/2, pen+v[i+1], act+v[i+2]
 	}
 	s := model.Sums{N: w.b}
-	s.Set("loss", rec+m.cfg.Lambda*pen)
+	s.Set("loss", rec+m.lc.Lambda*pen)
 	s.Set("recon", rec)
 	s.Set("penalty", pen)
-	s.Set("active", act/float64(m.cfg.Maps*m.perMap))
+	s.Set("active", act/float64(m.lc.Maps*m.perMap))
 	return s, nil
 }
 
@@ -375,4 +472,18 @@ func (m *ConvSparseAE) Code(mw model.Work) kernels.Tensor {
 func (m *ConvSparseAE) Pooled(mw model.Work) kernels.Tensor {
 	m.Code(mw)
 	return mw.(*work).chunks[0].p
+}
+
+// Features returns the complex cells' responses [N, Pooled()] of the images x [N, Inputs], in
+// batches of at most MaxBatch: what a second layer or a classifier reads.
+func (m *ConvSparseAE) Features(x []float32) ([]float32, error) {
+	s := &model.Samples{Name: "images", X: x, Dim: m.cfg.Inputs}
+	works := model.NewWorks(m)
+	defer works.Free()
+	p := m.lc.Pooled()
+	out := make([]float32, s.N()*p)
+	err := model.ForBatches(m, works, s, m.MaxBatch(), 0, func(w model.Work, lo, hi int) error {
+		return m.be.Download(out[lo*p:hi*p], m.Pooled(w))
+	})
+	return out, err
 }

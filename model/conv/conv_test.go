@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/drsae/drsae/cpu"
@@ -129,7 +131,7 @@ func gradients(t *testing.T, m *ConvSparseAE, x []float32, batch, chunk int) map
 	}
 	m.Backward(mw, 0)
 	out := map[string][]float32{}
-	for _, p := range m.Params() {
+	for _, p := range model.Trainable(m.Params()) {
 		out[p.Name] = modeltest.Download(t, m.be, p.Grad)
 	}
 	return out
@@ -298,19 +300,10 @@ func TestConvValidate(t *testing.T) {
 		c := ok
 		tc.change(&c)
 		err := c.Validate()
-		if err == nil || !contains(err.Error(), tc.want) {
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: error %v, want one naming %q", c, err, tc.want)
 		}
 	}
-}
-
-func contains(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return true
-		}
-	}
-	return false
 }
 
 // TestConvResume: training resumes exactly from a checkpoint, with the batches in one chunk and
@@ -419,4 +412,105 @@ func TestConvBackendsAgreePastStorageBlock(t *testing.T) {
 			t.Errorf("gradient of %s: gpu and cpu differ by %.2g (relative L2)", name, rel)
 		}
 	}
+}
+
+// stack trains nothing: it saves a layer-1 model with random parameters to a file and returns
+// it, its file and the config of a second layer stacked on it.
+func stack(t *testing.T, be kernels.Backend) (*ConvSparseAE, Config) {
+	t.Helper()
+	c1 := Config{Inputs: 144, Channels: 1, Rows: 12, Cols: 12, Maps: 4, Filter: 3, Stride: 1, Pool: 2, PoolStride: 2, Group: 2,
+		Lambda: 0.1, Eps: 1e-2, DecoderLRScale: 1}
+	m1, err := New(be, c1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(5, 5))
+	for i, p := range m1.Params() {
+		be.Upload(p.Value, randn(r, p.Value.Len(), 0.4, []float64{0, 0.1, 1, 0}[i]))
+	}
+	path := filepath.Join(t.TempDir(), "layer1.safetensors")
+	if err := model.SaveModel(path, m1, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	c2 := c1
+	c2.Maps, c2.Filter, c2.Pool, c2.PoolStride, c2.Group, c2.Lambda = 3, 2, 2, 1, 1, 0.2
+	c2.Below, c2.BelowConfig = path, &c1
+	return m1, c2
+}
+
+// TestStackedLayer: a layer stacked on a frozen one learns from the features beneath: its
+// gradients on images equal those of the same layer alone on the features of the layer beneath,
+// the layer beneath gets no gradient, and a checkpoint of the stack resumes exactly.
+func TestStackedLayer(t *testing.T) {
+	be := modeltest.Backend(t)
+	m1, c2 := stack(t, be)
+	defer m1.Free()
+	s, err := New(be, c2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Free()
+	if err := s.Init(nil, 3); err != nil {
+		t.Fatal(err)
+	}
+	alone, err := New(be, c2.Layer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alone.Free()
+	for i, p := range alone.Params() {
+		be.Copy(p.Value, s.Params()[i].Value)
+	}
+	r := rand.New(rand.NewPCG(6, 6))
+	const batch = 5
+	x := randn(r, batch*c2.Inputs, 1, 0)
+	f, err := m1.Features(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := s.Features(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fa, err := alone.Features(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != batch*c2.Pooled() || len(fa) != len(fs) {
+		t.Fatalf("features: stacked %d values, alone %d, want %d×%d", len(fs), len(fa), batch, c2.Pooled())
+	}
+	for i := range fa {
+		if math.Abs(float64(fs[i]-fa[i])) > 1e-5*math.Max(1, math.Abs(float64(fa[i]))) {
+			t.Fatalf("features[%d]: stacked %g, alone on the features beneath %g", i, fs[i], fa[i])
+		}
+	}
+	want := gradients(t, alone, f, batch, 0)
+	for _, chunk := range []int{0, 2} {
+		got := gradients(t, s, x, batch, chunk)
+		for name, w := range want {
+			for i := range w {
+				if d := math.Abs(float64(got[name][i] - w[i])); d > 1e-5*math.Max(1, math.Abs(float64(w[i]))) {
+					t.Fatalf("chunk %d: ∂L/∂%s[%d]: stacked %g, alone on the features %g", chunk, name, i, got[name][i], w[i])
+				}
+			}
+		}
+		for _, p := range s.Params() {
+			if _, ok := want[p.Name]; !ok && (!p.Frozen || p.Grad != nil || !strings.HasPrefix(p.Name, "below.")) {
+				t.Errorf("parameter %s of the layer beneath: frozen %v, gradient %v", p.Name, p.Frozen, p.Grad != nil)
+			}
+		}
+	}
+	train := &model.Samples{Name: "noise", X: randn(r, 40*c2.Inputs, 1, 0), Dim: c2.Inputs}
+	tc := DefaultTrainConfig()
+	tc.Epochs, tc.Batch = 3, 8
+	traintest.Resume(t, func() model.Module {
+		m, err := New(be, c2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Init(nil, 2); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}, tc, train, nil, 2)
 }

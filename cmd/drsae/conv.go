@@ -1,0 +1,138 @@
+package main
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/drsae/drsae/model"
+	"github.com/drsae/drsae/model/conv"
+	"github.com/drsae/drsae/viz"
+)
+
+func init() {
+	cliKinds[conv.Kind] = &cliKind{help: convHelp, defaults: convDefaults, report: convReport, show: convShow,
+		inputs: func(cfg model.Config) []pathUse {
+			if b := cfg.(*conv.Config).Below; b != "" {
+				return modelFiles("--below", b)
+			}
+			return nil
+		}}
+}
+
+// convDefaults reads the layer beneath a stack (--below): its config, and the data it was
+// trained on, where no flag chose other data.
+func convDefaults(cfg model.Config, spec *model.DataSpec, set map[string]bool) error {
+	c := cfg.(*conv.Config)
+	if c.Below == "" {
+		return nil
+	}
+	s, err := model.ReadSaved(c.Below)
+	if err != nil {
+		return fmt.Errorf("--below: %v", err)
+	}
+	b, ok := s.Config.(*conv.Config)
+	if !ok {
+		return usagef("--below %s: a %s model, not a conv one", c.Below, s.Kind)
+	}
+	c.BelowConfig = b
+	c.Inputs, c.Channels, c.Rows, c.Cols = b.Inputs, b.Channels, b.Rows, b.Cols
+	for _, f := range model.Fields(&s.Data) {
+		if !set[f.Flag] {
+			copyField(spec, f)
+		}
+	}
+	return nil
+}
+
+const convHelp = `Train a convolutional group-sparse auto-encoder (Kavukcuoglu et al. 2010): for each image x,
+  code z_k = g_k · max(0, W_k ⋆ x − b_k) (K = --maps feature maps, --filter × --filter filters),
+  reconstruction x̂ = Σ_k D_k ⋆ᵀ z_k (the adjoint of a convolution; each D_k of norm ≤ 1),
+  loss ½‖x − x̂‖² + λ Σ_cells √(ε + Σ z²),
+where a complex cell pools a --pool × --pool window of code pixels (at --pool-stride) over --group
+neighbouring maps. The cells' responses are the features of the encoder (drsae encode writes the
+code z; docs/conv.md shows the PyTorch formulas).
+
+Stacking: --below FILE (a trained conv model) trains a second layer on the complex cells of the
+first, which stays frozen beneath it; the stack is saved whole, and --below again stacks a third.
+
+Large images: --data patches --patch 256 cuts 256×256 crops of whole photographs (the CC0 ones
+embedded in drsae, or --images); a batch larger than the GPU's largest storage block is split
+into chunks.`
+
+// convReport prints the loss terms on s.
+func convReport(c *useContext, mod model.Module, s *model.Samples) error {
+	m := mod.(*conv.ConvSparseAE)
+	works := model.NewWorks(m)
+	defer works.Free()
+	sums, err := model.Evaluate(m, works, s, c.batch, 0)
+	if err != nil {
+		return err
+	}
+	cfg := m.Config().(*conv.Config)
+	g := cfg.Geometry()
+	of := fmt.Sprintf("‖x‖² %.4g", meanSquare(s))
+	if cfg.BelowConfig != nil {
+		of = "x: the features of the layer beneath"
+	}
+	fmt.Fprintf(stdout, "½‖x − x̂‖² = %.4g per image (%s), penalty Σ√(ε+Σz²) = %.4g, loss %.4g; active code units %.2f%%\n",
+		sums.Mean("recon"), of, sums.Mean("penalty"), sums.Mean("loss"), 100*sums.Mean("active"))
+	fmt.Fprintf(stdout, "code %d maps of %d×%d; features %d groups of %d×%d complex cells (%d values per image)\n",
+		cfg.Maps, g.CodeH, g.CodeW, g.Groups, g.PoolH, g.PoolW, cfg.Pooled())
+	return nil
+}
+
+// meanSquare is the mean ‖x‖² of the samples.
+func meanSquare(s *model.Samples) float64 {
+	var sum float64
+	for _, v := range s.X {
+		sum += float64(v) * float64(v)
+	}
+	return sum / math.Max(1, float64(s.N()))
+}
+
+// convShow draws the encoder and decoder filters (a row of tiles per map when there are several
+// input channels; neighbouring maps of a group side by side) and, for the first test images, the
+// images and their complex cells' responses, a row per image.
+func convShow(c *useContext, mod model.Module, prefix string) ([]string, error) {
+	m := mod.(*conv.ConvSparseAE)
+	cfg := m.Config().(*conv.Config)
+	lc := cfg.Layer() // the top layer of a stack
+	host, err := model.HostParams(m)
+	if err != nil {
+		return nil, err
+	}
+	f, cols := lc.Filter, lc.Channels
+	if cols == 1 {
+		cols = max(1, int(math.Round(math.Sqrt(float64(lc.Maps))/float64(lc.Group)))) * lc.Group
+	}
+	opt := viz.GridOptions{Zoom: 4}
+	var written []string
+	for _, p := range []struct{ name, file string }{{"W", "encoder.png"}, {"D", "decoder.png"}} {
+		tiles := viz.Rows(host[p.name].Data, lc.Maps*lc.Channels, f*f)
+		if err := viz.SavePNG(prefix+p.file, viz.Grid(tiles, f, f, cols, opt)); err != nil {
+			return written, err
+		}
+		written = append(written, prefix+p.file)
+	}
+	d, err := loadData(c.spec, c.df)
+	if err != nil {
+		return written, err
+	}
+	n := min(4, d.test.N())
+	if n == 0 || cfg.Channels != 1 {
+		return written, nil // a second layer's inputs are feature maps, not pictures
+	}
+	x := d.test.X[:n*cfg.Inputs]
+	feat, err := m.Features(x)
+	if err != nil {
+		return written, err
+	}
+	g := cfg.Geometry()
+	if err := viz.SavePNG(prefix+"images.png", viz.Grid(viz.Rows(x, n, cfg.Inputs), cfg.Rows, cfg.Cols, n, viz.GridOptions{Zoom: 2})); err != nil {
+		return written, err
+	}
+	cells := g.PoolH * g.PoolW
+	path := prefix + "pooled.png"
+	written = append(written, prefix+"images.png", path)
+	return written, viz.SavePNG(path, viz.Grid(viz.Rows(feat, n*g.Groups, cells), g.PoolH, g.PoolW, g.Groups, viz.GridOptions{Zoom: 3}))
+}
