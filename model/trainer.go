@@ -302,7 +302,7 @@ func checkSamples(m Module, w Work, s *Samples) error {
 		return fmt.Errorf("%s has %d features per sample, the %s model takes %d", s.Name, s.Dim, m.Kind(), n)
 	}
 	if tg := w.Targets(); tg != nil {
-		k := tg.Len() / w.Size()
+		k := tg.Len() / tg.Shape()[0] // a ChunkedWork's Targets is its first chunk's
 		if s.Y == nil || s.YDim != k {
 			return fmt.Errorf("%s has %d target values per sample, the %s model takes %d", s.Name, s.YDim, m.Kind(), k)
 		}

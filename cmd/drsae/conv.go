@@ -136,3 +136,57 @@ func convShow(c *useContext, mod model.Module, prefix string) ([]string, error) 
 	written = append(written, prefix+"images.png", path)
 	return written, viz.SavePNG(path, viz.Grid(viz.Rows(feat, n*g.Groups, cells), g.PoolH, g.PoolW, g.Groups, viz.GridOptions{Zoom: 3}))
 }
+
+func init() {
+	cliKinds[conv.NetKind] = &cliKind{help: convnetHelp, defaults: convnetDefaults, report: convnetReport,
+		inputs: func(cfg model.Config) []pathUse {
+			if f := cfg.(*conv.NetConfig).Source; f != "" {
+				return modelFiles("--features", f)
+			}
+			return nil
+		}}
+}
+
+const convnetHelp = `Train a classifier on a conv stack's features (drsae train conv, --below for more layers): the
+images pass through every layer's encoder z = g ⊙ max(0, W ⋆ x − b) and its complex-cell pooling,
+then logits = C·features + c, trained on the softmax cross-entropy; the decoders are dropped.
+--init pretrained starts the encoders from --features (fine-tuned end to end, or with --freeze
+only the classifier learns); --init random takes the architecture of --features with random
+filters, the control for what pre-training brings. Early stopping and the saved model follow the
+validation error.`
+
+// convnetDefaults reads the stack of --features: its config and, where no flag chose other data,
+// its data.
+func convnetDefaults(cfg model.Config, spec *model.DataSpec, set map[string]bool) error {
+	c := cfg.(*conv.NetConfig)
+	if c.Source == "" {
+		return usagef("--features FILE is required (a model of drsae train conv; with --init random only its architecture is used)")
+	}
+	s, err := model.ReadSaved(c.Source)
+	if err != nil {
+		return fmt.Errorf("--features: %v", err)
+	}
+	st, ok := s.Config.(*conv.Config)
+	if !ok {
+		return usagef("--features %s: a %s model, not a conv one", c.Source, s.Kind)
+	}
+	c.Stack, c.Inputs = st, st.Inputs
+	for _, f := range model.Fields(&s.Data) {
+		if !set[f.Flag] && f.Key != "train_size" && f.Key != "valid_size" && f.Key != "test_size" {
+			copyField(spec, f)
+		}
+	}
+	return nil
+}
+
+// convnetReport prints the error rate and cross-entropy on s.
+func convnetReport(c *useContext, m model.Module, s *model.Samples) error {
+	works := model.NewWorks(m)
+	defer works.Free()
+	sums, err := model.Evaluate(m, works, s, c.batch, 0)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "error %.2f%% (%.0f of %d), cross-entropy %.4f\n", 100*sums.Mean("err"), sums.Mean("err")*float64(sums.N), sums.N, sums.Mean("loss"))
+	return nil
+}

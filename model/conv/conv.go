@@ -140,6 +140,11 @@ func (m *ConvSparseAE) Init(_ *model.Samples, seed uint64) error {
 			return err
 		}
 	}
+	return m.initLayer(seed)
+}
+
+// initLayer draws the top layer's parameters.
+func (m *ConvSparseAE) initLayer(seed uint64) error {
 	k, per := m.lc.Maps, m.lc.Channels*m.lc.Filter*m.lc.Filter
 	r := rand.New(rand.NewPCG(seed, 0xc0de))
 	w := make([]float32, k*per)
@@ -401,31 +406,53 @@ func (m *ConvSparseAE) Backward(mw model.Work, _ int) {
 	for i, c := range w.chunks {
 		n, beta := c.n, float32(min(i, 1))
 		z4 := m.codeMaps(c.z, n)
-		// dZ = (D ⋆ R + λ ∂cells/∂z)/B: the decoder's adjoint is the correlation with D.
-		be.Conv2DForward(m.codeMaps(c.dz, n), m.image(c.r, n), m.d.Value, m.geo.Conv)
-		ds := c.lam
-		if m.lc.Group > 1 {
-			s, p := m.groupViews(c.s, c.p, n)
-			gs, _ := m.groupViews(c.ds, c.p, n)
-			be.L2Pool2DBackward(gs, m.be.Reshape(c.lam, p.Shape()...), s, p, m.groupK, m.geo.GroupPool)
-			ds = c.ds
-		}
-		be.L2Pool2DBackward(m.codeMaps(c.tmp, n), m.cellMaps(ds, n), z4, m.cellMaps(c.s, n), m.poolK, m.geo.Pool)
+		// dZ = (λ ∂cells/∂z + D ⋆ R)/B: the decoder's adjoint is the correlation with D.
+		m.cellsBackward(c, c.lam)
+		be.Conv2DForward(m.codeMaps(c.tmp, n), m.image(c.r, n), m.d.Value, m.geo.Conv)
 		be.Axpby(inv, c.tmp, inv, c.dz)
 		// dD = Σ R ⋆ Z / B.
 		be.Conv2DBackwardFilter(m.filterTmp, m.image(c.r, n), z4, m.geo.Conv)
 		be.Axpby(inv, m.filterTmp, beta, m.d.Grad)
-		// Through Z = g ⊙ max(0, W ⋆ x − b): dg per pixel Σ_n dZ ⊙ U, dU = dZ ⊙ g, dA = dU·[U > 0].
-		be.Hadamard(c.tmp, c.dz, c.u)
-		be.Gemm(false, false, 1, c.ones, c.tmp, beta, m.dgFull)
-		be.BroadcastMul(c.tmp, c.dz, m.gFull, kernels.PerCol)
-		be.PosShrinkBackward(c.dz, m.fullTmp, c.tmp, c.u, m.zeros)
-		be.Axpby(1, m.fullTmp, beta, m.dbFull)
-		be.Conv2DBackwardFilter(m.filterTmp, m.image(c.x, n), m.codeMaps(c.dz, n), m.geo.Conv)
-		be.Axpby(1, m.filterTmp, beta, m.w.Grad)
+		m.encoderBackward(c, beta, false)
 	}
-	// Each map's b and g are shared by its pixels: sum their per-pixel gradients.
-	k := m.lc.Maps
+	m.sumMapGrads()
+}
+
+// cellsBackward writes into c.dz the gradient through the complex cells, ∂(Σ dp ⊙ p)/∂z, for
+// dp [n, Groups·Hp·Wp].
+func (m *ConvSparseAE) cellsBackward(c *chunk, dp kernels.Tensor) {
+	be, n := m.be, c.n
+	ds := dp
+	if m.lc.Group > 1 {
+		s, p := m.groupViews(c.s, c.p, n)
+		gs, _ := m.groupViews(c.ds, c.p, n)
+		be.L2Pool2DBackward(gs, be.Reshape(dp, p.Shape()...), s, p, m.groupK, m.geo.GroupPool)
+		ds = c.ds
+	}
+	be.L2Pool2DBackward(m.codeMaps(c.dz, n), m.cellMaps(ds, n), m.codeMaps(c.z, n), m.cellMaps(c.s, n), m.poolK, m.geo.Pool)
+}
+
+// encoderBackward takes dZ in c.dz back through Z = g ⊙ max(0, W ⋆ x − b): it adds (β = 1) or
+// writes (β = 0) the chunk's gradients of W and of the per-pixel b and g, and with dx the
+// gradient of the input x into c.r. c.dz and c.tmp are overwritten.
+func (m *ConvSparseAE) encoderBackward(c *chunk, beta float32, dx bool) {
+	be, n := m.be, c.n
+	// dg per pixel Σ_n dZ ⊙ U; dU = dZ ⊙ g; dA = dU·[U > 0].
+	be.Hadamard(c.tmp, c.dz, c.u)
+	be.Gemm(false, false, 1, c.ones, c.tmp, beta, m.dgFull)
+	be.BroadcastMul(c.tmp, c.dz, m.gFull, kernels.PerCol)
+	be.PosShrinkBackward(c.dz, m.fullTmp, c.tmp, c.u, m.zeros)
+	be.Axpby(1, m.fullTmp, beta, m.dbFull)
+	be.Conv2DBackwardFilter(m.filterTmp, m.image(c.x, n), m.codeMaps(c.dz, n), m.geo.Conv)
+	be.Axpby(1, m.filterTmp, beta, m.w.Grad)
+	if dx {
+		be.Conv2DBackwardData(m.image(c.r, n), m.codeMaps(c.dz, n), m.w.Value, m.geo.Conv)
+	}
+}
+
+// sumMapGrads sums the per-pixel gradients of b and g into each map's: its pixels share them.
+func (m *ConvSparseAE) sumMapGrads() {
+	be, k := m.be, m.lc.Maps
 	be.Gemm(false, false, 1, be.Reshape(m.dbFull, k, m.perMap), m.onesMap, 0, be.Reshape(m.b.Grad, k, 1))
 	be.Gemm(false, false, 1, be.Reshape(m.dgFull, k, m.perMap), m.onesMap, 0, be.Reshape(m.g.Grad, k, 1))
 }

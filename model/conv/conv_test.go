@@ -34,26 +34,65 @@ func at(x []float64, C, H, W, n, c, i, j int) float64 {
 	return x[((n*C+c)*H+i)*W+j]
 }
 
+// refEncode computes on the host the code z [batch, K·Ho·Wo] and the complex cells p
+// [batch, Groups·Hp·Wp] of one layer c (no layer beneath) for images x, and the smallest distance
+// of a pre-activation to the ReLU's kink.
+func refEncode(c Config, w, b, g, x []float64, batch int) (z, p []float64, margin float64) {
+	geo := c.Geometry()
+	K, C, F, Ho, Wo := c.Maps, c.Channels, c.Filter, geo.CodeH, geo.CodeW
+	margin = math.Inf(1)
+	z = make([]float64, batch*K*Ho*Wo)
+	for n := range batch {
+		for k := range K {
+			for i := range Ho {
+				for j := range Wo {
+					a := -b[k]
+					for ch := range C {
+						for p := range F {
+							for q := range F {
+								a += w[((k*C+ch)*F+p)*F+q] * at(x, C, c.Rows, c.Cols, n, ch, i*c.Stride+p-c.Pad, j*c.Stride+q-c.Pad)
+							}
+						}
+					}
+					margin = math.Min(margin, math.Abs(a))
+					z[((n*K+k)*Ho+i)*Wo+j] = g[k] * math.Max(a, 0)
+				}
+			}
+		}
+	}
+	gs := c.groupStride()
+	for n := range batch {
+		for grp := range geo.Groups {
+			for pi := range geo.PoolH {
+				for pj := range geo.PoolW {
+					q := c.Eps
+					for k := grp * gs; k < grp*gs+c.Group; k++ {
+						for a := range c.Pool {
+							for bb := range c.Pool {
+								v := z[((n*K+k)*Ho+pi*c.PoolStride+a)*Wo+pj*c.PoolStride+bb]
+								q += v * v
+							}
+						}
+					}
+					p = append(p, math.Sqrt(q))
+				}
+			}
+		}
+	}
+	return z, p, margin
+}
+
 func (r *convRef) loss() float64 {
 	c, g := r.cfg, r.cfg.Geometry()
 	K, C, F, Ho, Wo := c.Maps, c.Channels, c.Filter, g.CodeH, g.CodeW
-	z := make([]float64, r.batch*K*Ho*Wo)
+	z, p, margin := refEncode(c, r.w, r.b, r.g, r.x, r.batch)
+	r.minMargin = math.Min(r.minMargin, margin)
 	xh := make([]float64, len(r.x))
 	for n := range r.batch {
 		for k := range K {
 			for i := range Ho {
 				for j := range Wo {
-					a := -r.b[k]
-					for ch := range C {
-						for p := range F {
-							for q := range F {
-								a += r.w[((k*C+ch)*F+p)*F+q] * at(r.x, C, c.Rows, c.Cols, n, ch, i*c.Stride+p-c.Pad, j*c.Stride+q-c.Pad)
-							}
-						}
-					}
-					r.minMargin = math.Min(r.minMargin, math.Abs(a))
-					v := r.g[k] * math.Max(a, 0)
-					z[((n*K+k)*Ho+i)*Wo+j] = v
+					v := z[((n*K+k)*Ho+i)*Wo+j]
 					// x̂ += v · D_k placed at (i, j): the adjoint of the correlation.
 					for ch := range C {
 						for p := range F {
@@ -74,24 +113,8 @@ func (r *convRef) loss() float64 {
 		e := xh[i] - r.x[i]
 		sum += e * e / 2
 	}
-	gs := c.groupStride()
-	for n := range r.batch {
-		for grp := range g.Groups {
-			for pi := range g.PoolH {
-				for pj := range g.PoolW {
-					q := c.Eps
-					for k := grp * gs; k < grp*gs+c.Group; k++ {
-						for a := range c.Pool {
-							for b := range c.Pool {
-								v := z[((n*K+k)*Ho+pi*c.PoolStride+a)*Wo+pj*c.PoolStride+b]
-								q += v * v
-							}
-						}
-					}
-					sum += c.Lambda * math.Sqrt(q)
-				}
-			}
-		}
+	for _, v := range p {
+		sum += c.Lambda * v
 	}
 	return sum / float64(r.batch)
 }

@@ -1,0 +1,225 @@
+package conv
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/drsae/drsae/model"
+	"github.com/drsae/drsae/model/internal/modeltest"
+	"github.com/drsae/drsae/model/internal/traintest"
+)
+
+// netRef is the float64 host reference of the two-layer net's mean cross-entropy.
+type netRef struct {
+	c1, c2  Config // layer 1 on the images, layer 2 alone (c.Layer()) on layer 1's features
+	vals    [][]float64
+	x       []float64
+	labels  []int
+	classes int
+	batch   int
+	margin  float64
+}
+
+func (r *netRef) loss() float64 {
+	v := r.vals // layer1 W, b, g, layer2 W, b, g, C, c, mu, inv
+	_, f1, m1 := refEncode(r.c1, v[0], v[1], v[2], r.x, r.batch)
+	_, f2, m2 := refEncode(r.c2, v[3], v[4], v[5], f1, r.batch)
+	r.margin = math.Min(r.margin, math.Min(m1, m2))
+	nf := len(f2) / r.batch
+	var sum float64
+	for n := range r.batch {
+		logits := make([]float64, r.classes)
+		peak := math.Inf(-1)
+		for k := range logits {
+			logits[k] = v[7][k]
+			for i := range nf {
+				logits[k] += v[6][k*nf+i] * (f2[n*nf+i] - v[8][i]) * v[9][i]
+			}
+			peak = math.Max(peak, logits[k])
+		}
+		var z float64
+		for _, l := range logits {
+			z += math.Exp(l - peak)
+		}
+		sum += peak + math.Log(z) - logits[r.labels[n]]
+	}
+	return sum / float64(r.batch)
+}
+
+// TestNetGradients checks the net's Backward — the classifier and both encoders, through both
+// poolings and the layer beneath — against central differences of the float64 reference, with
+// the batch in one chunk and in chunks of 2, 2 and 1; frozen, only the classifier has gradients.
+func TestNetGradients(t *testing.T) {
+	be := modeltest.Backend(t)
+	m1, c2 := stack(t, be)
+	m1.Free()
+	const batch, classes = 5, 3
+	for _, freeze := range []bool{false, true} {
+		for _, chunk := range []int{0, 2} {
+			t.Run(fmt.Sprintf("freeze=%v/chunk=%d", freeze, chunk), func(t *testing.T) {
+				n, err := NewNet(be, NetConfig{Inputs: c2.Inputs, Classes: classes, Stack: &c2, Init: InitRandom, Freeze: freeze})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer n.Free()
+				r := rand.New(rand.NewPCG(8, 8))
+				var vals [][]float64
+				for i, p := range n.Params() {
+					v := randn(r, p.Value.Len(), 0.5, []float64{0, 0.1, 1, 0, 0.1, 1, 0, 0, 0.5, 2}[i])
+					be.Upload(p.Value, v)
+					vals = append(vals, modeltest.F64(v))
+				}
+				x := randn(r, batch*c2.Inputs, 1, 0)
+				labels := make([]float32, batch)
+				ref := &netRef{c1: *c2.BelowConfig, c2: c2.Layer(), vals: vals, x: modeltest.F64(x), classes: classes, batch: batch, margin: math.Inf(1)}
+				for i := range labels {
+					labels[i] = float32(i % classes)
+					ref.labels = append(ref.labels, i%classes)
+				}
+				testMaxChunk = chunk
+				mw, err := n.NewWork(batch)
+				testMaxChunk = 0
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer mw.Free()
+				mw.(model.ChunkedWork).UploadBatch(x, labels)
+				if err := model.AllocGrads(be, n.Params()); err != nil {
+					t.Fatal(err)
+				}
+				if err := n.Forward(mw, 0); err != nil {
+					t.Fatal(err)
+				}
+				s, err := n.Loss(mw, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := ref.loss(); math.Abs(s.Mean("loss")-want) > 1e-4*math.Max(1, want) {
+					t.Errorf("loss %g, reference %g", s.Mean("loss"), want)
+				}
+				n.Backward(mw, 0)
+				const h = 1e-6
+				if ref.margin < 10*h {
+					t.Fatalf("a pre-activation is %g from the ReLU's kink: pick another seed", ref.margin)
+				}
+				for pi, p := range n.Params() {
+					if p.Frozen {
+						if (!freeze && p != n.mu && p != n.inv) || p.Grad != nil {
+							t.Fatalf("%s: frozen %v with freeze %v, gradient %v", p.Name, p.Frozen, freeze, p.Grad != nil)
+						}
+						continue
+					}
+					got := modeltest.Download(t, be, p.Grad)
+					v := vals[pi]
+					for i := range v {
+						old := v[i]
+						v[i] = old + h
+						up := ref.loss()
+						v[i] = old - h
+						down := ref.loss()
+						v[i] = old
+						want := (up - down) / (2 * h)
+						if d := math.Abs(float64(got[i]) - want); d > 2e-3*math.Max(1, math.Abs(want)) {
+							t.Fatalf("∂L/∂%s[%d] = %g, finite differences %g", p.Name, i, got[i], want)
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestNetResume: the net trains, from its pre-trained stack, and resumes exactly.
+func TestNetResume(t *testing.T) {
+	be := modeltest.Backend(t)
+	m1, c2 := stack(t, be)
+	defer m1.Free()
+	r := rand.New(rand.NewPCG(4, 4))
+	const classes = 3
+	mk := func(n int) *model.Samples {
+		s := &model.Samples{Name: "noise", X: randn(r, n*c2.Inputs, 1, 0), Dim: c2.Inputs, Y: make([]float32, n), YDim: 1, Classes: classes}
+		for i := range s.Y {
+			s.Y[i] = float32(i % classes)
+		}
+		return s
+	}
+	train, valid := mk(40), mk(12)
+	// The pre-trained stack: a second layer over m1, saved.
+	s, err := New(be, c2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Init(nil, 1); err != nil {
+		t.Fatal(err)
+	}
+	path := t.TempDir() + "/stack.safetensors"
+	if err := model.SaveModel(path, s, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.Free()
+	tc := DefaultNetTrainConfig()
+	tc.Epochs, tc.Batch, tc.EvalBatch = 3, 8, 5
+	traintest.Resume(t, func() model.Module {
+		n, err := NewNet(be, NetConfig{Inputs: c2.Inputs, Classes: classes, Source: path, Stack: &c2, Init: InitPretrained})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Init(nil, 2); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}, tc, train, valid, 2)
+}
+
+// TestNetFitData: after FitData, the classifier reads every feature of the training images
+// with mean 0 and standard deviation 1, except those that hardly vary (below the floor, 10⁻³ of
+// the largest deviation: the dead cells of a random stack), which keep a deviation under 1.
+func TestNetFitData(t *testing.T) {
+	be := modeltest.Backend(t)
+	m1, c2 := stack(t, be)
+	m1.Free()
+	n, err := NewNet(be, NetConfig{Inputs: c2.Inputs, Classes: 3, Stack: &c2, Init: InitRandom})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Free()
+	if err := n.Init(nil, 1); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(2, 9))
+	const count = 300
+	train := &model.Samples{Name: "noise", X: randn(r, count*c2.Inputs, 1, 0), Dim: c2.Inputs}
+	if err := n.FitData(train); err != nil {
+		t.Fatal(err)
+	}
+	mw, err := n.NewWork(count)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mw.Free()
+	model.Upload(be, mw, train.X, nil)
+	if err := n.Forward(mw, 0); err != nil {
+		t.Fatal(err)
+	}
+	fs := modeltest.Download(t, be, mw.(*netWork).chunks[0].fs)
+	f, floored := len(fs)/count, 0
+	for i := range f {
+		var s, q float64
+		for k := range count {
+			v := float64(fs[k*f+i])
+			s, q = s+v, q+v*v
+		}
+		mean, sd := s/count, math.Sqrt(q/count-(s/count)*(s/count))
+		if sd < 1-1e-3 {
+			floored++
+		}
+		if math.Abs(mean) > 1e-3 || sd > 1+1e-3 {
+			t.Fatalf("feature %d: mean %g, deviation %g after FitData, want 0 and at most 1", i, mean, sd)
+		}
+	}
+	if floored >= f/2 {
+		t.Errorf("%d of %d features have a deviation under 1", floored, f)
+	}
+}
