@@ -33,6 +33,34 @@ const (
 	convReduceWide  = 256
 )
 
+// convBudget bounds the loop iterations of one dispatch of a convolution shader in each
+// invocation. Mesa llvmpipe ends a shader invocation's loops after 65,535 iterations in all
+// (LP_MAX_TGSI_LOOP_ITERATIONS, shared by every loop of the shader; see gemmSplitK), and the
+// shaders loop over the input channels (forward), the output channels (backward data) or the
+// samples (local backward filter), with loops over the taps inside: thousands of channels with
+// 5×5 kernels, or 70,000 samples, came back silently wrong. So the Go side sums over parts of
+// those, each dispatch after the first adding into the output (P0, P1, ADD_TO: convDispatch).
+// One channel whose taps alone pass the limit (kernels of some 250×250) is not split further.
+const convBudget = 32768
+
+// convPart is how many items of a sum, costing perItem iterations each, one dispatch takes.
+func convPart(perItem int) int { return max(1, convBudget/max(1, perItem)) }
+
+// convDispatch submits c once per part of [0, total) of size part, with P0, P1 and ADD_TO set
+// after the sizes, each part adding into the output of the ones before: over count work
+// groups, or with elements set, over one invocation per element of count.
+func (b *Backend) convDispatch(c command, total, part, count int, elements bool) {
+	for p0 := 0; p0 == 0 || p0 < total; p0 += part {
+		cmd := c
+		cmd.i32(p0).i32(min(total, p0+part)).u32(b2i(p0 > 0))
+		if elements {
+			b.elements(&cmd, count)
+		} else {
+			b.groups(&cmd, count)
+		}
+	}
+}
+
 // convVariant is a tiled variant: channels per invocation (block), pixels per invocation
 // (py rows, px columns), and its #defines.
 type convVariant struct {
@@ -98,14 +126,16 @@ func (b *Backend) conv2DForward(y, x, w kernels.Tensor, d kernels.ConvDims, tile
 			c.in(xt).in(wt).out(yt)
 			convUniforms(&c, d)
 			tiles := convTiles(d.Ho, convTH*v.py) * convTiles(d.Wo, convTW*v.px)
-			b.groups(&c, d.N*convTiles(d.K, v.block)*tiles)
+			// Per input channel: staging the window and the filters, then the taps.
+			perC := 2 + convTiles(rows*cols, convLocal) + convTiles(v.block/4*d.KH*d.KW, convLocal) + d.KH*(1+d.KW)
+			b.convDispatch(c, d.C, convPart(perC), d.N*convTiles(d.K, v.block)*tiles, false)
 			return
 		}
 	}
 	c := b.kernel(op, b.program("conv2d_forward.comp", convElemLocal, ""))
 	c.in(xt).in(wt).out(yt)
 	convUniforms(&c, d)
-	b.elements(&c, yt.n)
+	b.convDispatch(c, d.C, convPart(1+d.KH*(1+d.KW)), yt.n, true)
 }
 
 // Conv2DBackwardData: dx = the adjoint of Conv2DForward in x, applied to dy:
@@ -141,13 +171,15 @@ func (b *Backend) conv2DBackwardData(dx, dy, w kernels.Tensor, d kernels.ConvDim
 		c.in(dyt).in(wt).out(dxt)
 		convUniforms(&c, d)
 		tiles := convTiles(d.H, convTH*py) * convTiles(d.W, convTW*px)
-		b.groups(&c, d.N*convTiles(d.C, v.block)*tiles)
+		// Per four output channels (the shader's step): staging dy and the filters, the taps.
+		per4 := 2 + convTiles(rows*cols, convLocal) + convTiles(v.block*d.KH*d.KW, convLocal) + d.KH*(1+d.KW)
+		b.convDispatch(c, d.K, 4*convPart(per4), d.N*convTiles(d.C, v.block)*tiles, false)
 		return
 	}
 	c := b.kernel(op, b.program("conv2d_backward_data.comp", convElemLocal, ""))
 	c.in(dyt).in(wt).out(dxt)
 	convUniforms(&c, d)
-	b.elements(&c, dxt.n)
+	b.convDispatch(c, d.K, convPart(1+d.KH*(1+d.KW)), dxt.n, true)
 }
 
 // Conv2DBackwardFilter: dw[k,c,p,q] = Σ_{n,i,j} dy[n,k,i,j]·x[n,c, i·sh+p−ph, j·sw+q−pw].
@@ -176,7 +208,7 @@ func (b *Backend) LocalForward(y, x, w kernels.Tensor, g kernels.Conv2D) {
 	c := b.kernel(op, b.program("local_forward.comp", convElemLocal, ""))
 	c.in(xt).in(wt).out(yt)
 	convUniforms(&c, d)
-	b.elements(&c, yt.n)
+	b.convDispatch(c, d.C, convPart(1+d.KH*(1+d.KW)), yt.n, true)
 }
 
 // LocalBackwardData: the adjoint of LocalForward in x,
@@ -189,7 +221,9 @@ func (b *Backend) LocalBackwardData(dx, dy, w kernels.Tensor, g kernels.Conv2D) 
 	c := b.kernel(op, b.program("local_backward_data.comp", convElemLocal, ""))
 	c.in(dyt).in(wt).out(dxt)
 	convUniforms(&c, d)
-	b.elements(&c, dxt.n)
+	// Per output channel: one term for each tap that reaches the pixel.
+	taps := convTiles(d.KH, d.StrideH) * convTiles(d.KW, d.StrideW)
+	b.convDispatch(c, d.K, convPart(taps), dxt.n, true)
 }
 
 // LocalBackwardFilter: dw[i,j,k,c,p,q] = Σ_n dy[n,k,i,j]·x[n,c, i·sh+p−ph, j·sw+q−pw].
@@ -201,7 +235,7 @@ func (b *Backend) LocalBackwardFilter(dw, x, dy kernels.Tensor, g kernels.Conv2D
 	c := b.kernel(op, b.program("local_backward_filter.comp", convElemLocal, ""))
 	c.in(xt).in(dyt).out(dwt)
 	convUniforms(&c, d)
-	b.elements(&c, dwt.n)
+	b.convDispatch(c, d.N, convPart(1), dwt.n, true)
 }
 
 // L2Pool2D: y[n,c,i,j] = √(ε + Σ_{p,q} k[p,q]·x[n,c, i·sh+p−ph, j·sw+q−pw]²).

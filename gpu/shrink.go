@@ -43,10 +43,23 @@ func (b *Backend) shrinkBackward(op, defines string, dx, dtheta, dy, x, theta ke
 	dxt, dyt, xt, tt := b.t(op, dx), b.t(op, dy), b.t(op, x), b.t(op, theta)
 	if dtheta != nil {
 		// First, while dy and x are intact: dx may alias either of them.
+		// Summed in parts of colSpan rows (see reduce.go), into dtheta, or into a scratch
+		// vector when dtheta is θ itself, which the later parts still read.
 		dtt := b.t(op, dtheta)
-		c := b.kernel(op, b.program("shrink_dtheta.comp", elemLocal, "COLUMN_REDUCE\n"+defines))
-		c.out(dtt).in(dyt).in(xt).in(tt).u32(rows).u32(m)
-		b.groups(&c, (m+colBlock-1)/colBlock)
+		sum := dtt
+		if rows > colSpan && dtt.buf == tt.buf {
+			sum = b.scratch(op, m)
+		}
+		prog := b.program("shrink_dtheta.comp", elemLocal, "COLUMN_REDUCE\n"+defines)
+		for r0 := 0; r0 == 0 || r0 < rows; r0 += colSpan {
+			c := b.kernel(op, prog)
+			c.out(sum).in(dyt).in(xt).in(tt).u32(rows).u32(m).u32(r0).u32(min(rows, r0+colSpan)).u32(b2i(r0 > 0))
+			b.groups(&c, (m+colBlock-1)/colBlock)
+		}
+		if sum != dtt {
+			b.submit(&command{kind: cmdCopy, op: op, buf: dtt.buf, src: sum.buf, bytes: 4 * m})
+			b.release(op, sum)
+		}
 	}
 	c := b.kernel(op, b.program("shrink_backward.comp", elemLocal, defines))
 	c.out(dxt).in(dyt).in(xt).in(tt).u32(rows * m).u32(m)

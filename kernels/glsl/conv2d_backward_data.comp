@@ -27,7 +27,7 @@ layout(local_size_x = LOCAL_SIZE) in;
 
 layout(std430, binding = 0) readonly buffer DY { float dy[]; };
 layout(std430, binding = 1) readonly buffer Wt { float w[]; };
-layout(std430, binding = 2) writeonly buffer DX { float dx[]; };
+layout(std430, binding = 2) buffer DX { float dx[]; };
 
 layout(location = 0) uniform int N;
 layout(location = 1) uniform int C;
@@ -42,6 +42,11 @@ layout(location = 9) uniform int sh;
 layout(location = 10) uniform int sw;
 layout(location = 11) uniform int ph;
 layout(location = 12) uniform int pw;
+// This dispatch sums output channels [P0, P1) only, into dx (ADD_TO ≠ 0: added to what it holds): the
+// Go side splits long sums over several dispatches (see convParts in conv.go).
+layout(location = 13) uniform int P0;
+layout(location = 14) uniform int P1;
+layout(location = 15) uniform uint ADD_TO;
 
 #ifdef TILED
 shared vec4 ys[XS / 4]; // ys[e] = dy[n, k…k+3, i0 + e/DW, j0 + e%DW]
@@ -78,7 +83,7 @@ void main() {
 		for (int a = 0; a < PY * PX * CB; a++) {
 			acc[a] = 0.0;
 		}
-		for (int k = 0; k < K; k += 4) {
+		for (int k = P0; k < P1; k += 4) {
 			SYNC_SHARED(); // the previous channels (or item) are done with ys and ws
 			FOR_STRIDED(int, e, lid, DH * DW, TW * TH) {
 				int i = i0 + e / DW, j = j0 + e % DW;
@@ -146,7 +151,9 @@ void main() {
 				int hu = h + u * TH, vm = v + m;
 				if (hu < H && vm < W) {
 					for (int cc = 0; cc < CB && c0 + cc < C; cc++) {
-						dx[((n * C + c0 + cc) * H + hu) * W + vm] = acc[(u * PX + m) * CB + cc];
+						int xi = ((n * C + c0 + cc) * H + hu) * W + vm;
+						float a = acc[(u * PX + m) * CB + cc];
+						dx[xi] = ADD_TO != 0u ? dx[xi] + a : a;
 					}
 				}
 			}
@@ -163,7 +170,7 @@ void main() {
 		int n = t / C;
 		int p0 = (h + ph) % sh, q0 = (v + pw) % sw;
 		float acc = 0.0;
-		for (int k = 0; k < K; k++) {
+		for (int k = P0; k < P1; k++) {
 			int ybase = (n * K + k) * Ho * Wo, wbase = (k * C + c) * KH * KW;
 			// i = (h+ph−p)/sh, exact; it falls by one per step and is negative once p > h+ph.
 			for (int p = p0, i = (h + ph - p0) / sh; p < KH && i >= 0; p += sh, i--) {
@@ -177,7 +184,7 @@ void main() {
 				}
 			}
 		}
-		dx[e] = acc;
+		dx[e] = ADD_TO != 0u ? dx[e] + acc : acc;
 	}
 }
 #endif

@@ -21,7 +21,7 @@ layout(local_size_x = LOCAL_SIZE) in;
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer Wt { float w[]; };
-layout(std430, binding = 2) writeonly buffer Y { float y[]; };
+layout(std430, binding = 2) buffer Y { float y[]; };
 
 // Signed, so that window origins left of or above the image need no special case.
 layout(location = 0) uniform int N;
@@ -37,6 +37,11 @@ layout(location = 9) uniform int sh;
 layout(location = 10) uniform int sw;
 layout(location = 11) uniform int ph;
 layout(location = 12) uniform int pw;
+// This dispatch sums input channels [P0, P1) only, into y (ADD_TO ≠ 0: added to what it holds): the
+// Go side splits long sums over several dispatches (see convParts in conv.go).
+layout(location = 13) uniform int P0;
+layout(location = 14) uniform int P1;
+layout(location = 15) uniform uint ADD_TO;
 
 #ifdef TILED
 #define KB4 (KB / 4)
@@ -62,7 +67,7 @@ void main() {
 		for (int a = 0; a < PY * KB4; a++) {
 			acc[a] = vec4(0.0);
 		}
-		for (int c = 0; c < C; c++) {
+		for (int c = P0; c < P1; c++) {
 			SYNC_SHARED(); // the previous channel (or item) is done with xs and ws
 			int xbase = (n * C + c) * H * W;
 			FOR_STRIDED(int, e, lid, IH * IW, TW * TH) {
@@ -100,7 +105,9 @@ void main() {
 			int iu = i + u * TH;
 			if (iu < Ho && j < Wo) {
 				for (int kk = 0; kk < KB && k0 + kk < K; kk++) {
-					y[((n * K + k0 + kk) * Ho + iu) * Wo + j] = acc[u * KB4 + kk / 4][kk % 4];
+					int yi = ((n * K + k0 + kk) * Ho + iu) * Wo + j;
+					float v = acc[u * KB4 + kk / 4][kk % 4];
+					y[yi] = ADD_TO != 0u ? y[yi] + v : v;
 				}
 			}
 		}
@@ -115,7 +122,7 @@ void main() {
 		int k = t % K;
 		int n = t / K;
 		float acc = 0.0;
-		for (int c = 0; c < C; c++) {
+		for (int c = P0; c < P1; c++) {
 			int xbase = (n * C + c) * H * W, wbase = (k * C + c) * KH * KW;
 			for (int p = 0; p < KH; p++) {
 				int r = i * sh + p - ph;
@@ -130,7 +137,7 @@ void main() {
 				}
 			}
 		}
-		y[e] = acc;
+		y[e] = ADD_TO != 0u ? y[e] + acc : acc;
 	}
 }
 #endif

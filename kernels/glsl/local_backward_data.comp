@@ -12,7 +12,7 @@ layout(local_size_x = LOCAL_SIZE) in;
 
 layout(std430, binding = 0) readonly buffer DY { float dy[]; };
 layout(std430, binding = 1) readonly buffer Wt { float w[]; };
-layout(std430, binding = 2) writeonly buffer DX { float dx[]; };
+layout(std430, binding = 2) buffer DX { float dx[]; };
 
 layout(location = 0) uniform int N;
 layout(location = 1) uniform int C;
@@ -27,6 +27,11 @@ layout(location = 9) uniform int sh;
 layout(location = 10) uniform int sw;
 layout(location = 11) uniform int ph;
 layout(location = 12) uniform int pw;
+// This dispatch sums output channels [P0, P1) only, into dx (ADD_TO ≠ 0: added to what it holds): the
+// Go side splits long sums over several dispatches (see convParts in conv.go).
+layout(location = 13) uniform int P0;
+layout(location = 14) uniform int P1;
+layout(location = 15) uniform uint ADD_TO;
 
 void main() {
 	FOR_EACH_INDEX(e, N * C * H * W) {
@@ -48,11 +53,12 @@ void main() {
 				}
 				int ybase = n * K * Ho * Wo + i * Wo + j;
 				int wbase = (((i * Wo + j) * K) * C + c) * KH * KW + p * KW + q;
-				for (int k = 0; k < K; k++) {
+				for (int k = P0; k < P1; k++) {
 					acc += w[wbase + k * C * KH * KW] * dy[ybase + k * Ho * Wo];
 				}
 			}
 		}
-		dx[((n * C + c) * H + h) * W + v] = acc;
+		int xi = ((n * C + c) * H + h) * W + v;
+		dx[xi] = ADD_TO != 0u ? dx[xi] + acc : acc;
 	}
 }

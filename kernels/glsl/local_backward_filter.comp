@@ -9,7 +9,7 @@ layout(local_size_x = LOCAL_SIZE) in;
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer DY { float dy[]; };
-layout(std430, binding = 2) writeonly buffer DW { float dw[]; };
+layout(std430, binding = 2) buffer DW { float dw[]; };
 
 layout(location = 0) uniform int N;
 layout(location = 1) uniform int C;
@@ -24,6 +24,11 @@ layout(location = 9) uniform int sh;
 layout(location = 10) uniform int sw;
 layout(location = 11) uniform int ph;
 layout(location = 12) uniform int pw;
+// This dispatch sums samples [P0, P1) only, into dw (ADD_TO ≠ 0: added to what it holds): the
+// Go side splits long sums over several dispatches (see convParts in conv.go).
+layout(location = 13) uniform int P0;
+layout(location = 14) uniform int P1;
+layout(location = 15) uniform uint ADD_TO;
 
 void main() {
 	FOR_EACH_INDEX(e, Ho * Wo * K * C * KH * KW) {
@@ -38,10 +43,10 @@ void main() {
 		float acc = 0.0;
 		if (r >= 0 && r < H && s >= 0 && s < W) {
 			int xi = (c * H + r) * W + s, yi = (k * Ho + i) * Wo + j;
-			for (int n = 0; n < N; n++) {
+			for (int n = P0; n < P1; n++) {
 				acc += dy[n * K * Ho * Wo + yi] * x[n * C * H * W + xi];
 			}
 		}
-		dw[e] = acc;
+		dw[e] = ADD_TO != 0u ? dw[e] + acc : acc;
 	}
 }

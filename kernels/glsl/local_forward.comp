@@ -10,7 +10,7 @@ layout(local_size_x = LOCAL_SIZE) in;
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer Wt { float w[]; };
-layout(std430, binding = 2) writeonly buffer Y { float y[]; };
+layout(std430, binding = 2) buffer Y { float y[]; };
 
 layout(location = 0) uniform int N;
 layout(location = 1) uniform int C;
@@ -25,6 +25,11 @@ layout(location = 9) uniform int sh;
 layout(location = 10) uniform int sw;
 layout(location = 11) uniform int ph;
 layout(location = 12) uniform int pw;
+// This dispatch sums input channels [P0, P1) only, into y (ADD_TO ≠ 0: added to what it holds): the
+// Go side splits long sums over several dispatches (see convParts in conv.go).
+layout(location = 13) uniform int P0;
+layout(location = 14) uniform int P1;
+layout(location = 15) uniform uint ADD_TO;
 
 void main() {
 	FOR_EACH_INDEX(e, N * K * Ho * Wo) {
@@ -36,7 +41,7 @@ void main() {
 		// t = (i·Wo + j)·K + k indexes the filter w[i,j,k,:,:,:].
 		int wfilter = ((i * Wo + j) * K + k) * C * KH * KW;
 		float acc = 0.0;
-		for (int c = 0; c < C; c++) {
+		for (int c = P0; c < P1; c++) {
 			int xbase = (n * C + c) * H * W, wbase = wfilter + c * KH * KW;
 			for (int p = 0; p < KH; p++) {
 				int r = i * sh + p - ph;
@@ -51,6 +56,7 @@ void main() {
 				}
 			}
 		}
-		y[((n * K + k) * Ho + i) * Wo + j] = acc;
+		int yi = ((n * K + k) * Ho + i) * Wo + j;
+		y[yi] = ADD_TO != 0u ? y[yi] + acc : acc;
 	}
 }

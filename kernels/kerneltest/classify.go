@@ -122,4 +122,34 @@ func testClassify(s *suite) {
 			c.expect("Argmax", "argmax", dst, refArgmax(batch, k, f64(logits)), nil, tol{}) // exact
 		})
 	}
+	testLongClassify(s)
+}
+
+// testLongClassify: rows of millions of classes, which a backend may scan in parts (Mesa
+// llvmpipe cuts a shader's loops short after 65,535 iterations in all).
+func testLongClassify(s *suite) {
+	const batch, k = 2, 1500001
+	s.run(fmt.Sprintf("SoftmaxXent/[%d %d]", batch, k), false, func(c *tc) {
+		logits := c.normal(batch*k, 2)
+		logits[k-1] = 30 // the largest logit of row 0 at its very end
+		labels := []float32{float32(k - 1), 7}
+		lt, labt := c.in("logits", logits, batch, k), c.in("labels", labels, batch)
+		grad, loss := c.out("grad", nil, batch, k), c.out("loss", nil, batch)
+		c.b.SoftmaxXent(loss, grad, lt, labt)
+		c.settle("SoftmaxXent")
+		wl, wg := refSoftmaxXent(batch, k, f64(logits), f64(labels))
+		c.expect("SoftmaxXent", "loss", loss, wl, xentScale(batch, k, logits, 1), tol{0, 1})
+		c.expect("SoftmaxXent", "grad", grad, wg, xentScale(batch, k, logits, k), tol{0, 1})
+	})
+	const ka = 4200001
+	s.run(fmt.Sprintf("Argmax/[%d %d]", batch, ka), false, func(c *tc) {
+		logits := c.normal(batch*ka, 3)
+		logits[ka-1] = 100                          // row 0: the last index
+		logits[ka+10], logits[ka+ka-100] = 100, 100 // row 1: a tie far apart, the first
+		lt := c.in("logits", logits, batch, ka)
+		dst := c.out("argmax", nil, batch)
+		c.b.Argmax(dst, lt)
+		c.settle("Argmax")
+		c.expect("Argmax", "argmax", dst, refArgmax(batch, ka, f64(logits)), nil, tol{}) // exact
+	})
 }

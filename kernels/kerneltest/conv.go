@@ -27,6 +27,23 @@ var convCases = []struct {
 	{"28x28/k5x5/s1p0/N8", 8, 3, 28, 28, 8, 5, 5, kernels.Conv2D{StrideH: 1, StrideW: 1}, true},
 }
 
+// longConvCases are long sums, which a backend may split (Mesa llvmpipe cuts a shader's loops
+// short after 65,535 iterations in all): thousands of input channels (the forward ops) or output
+// channels (backward data) with 5×5 kernels, and a locally connected weight's gradient over
+// 70,001 samples. Each runs only the ops whose sums it makes long: the others would only be
+// slow, most of all with a lowered work-group count limit (a few groups striding over all).
+var longConvCases = []struct {
+	name                  string
+	n, c, h, w, k, kh, kw int
+	g                     kernels.Conv2D
+	fwd, data, filter     bool
+	localOnly             bool
+}{
+	{"4x4/k5x5/s1p2/C2560", 1, 2560, 4, 4, 4, 5, 5, kernels.Conv2D{StrideH: 1, StrideW: 1, PadH: 2, PadW: 2}, true, false, false, false},
+	{"4x4/k5x5/s1p2/K4096", 1, 4, 4, 4, 4096, 5, 5, kernels.Conv2D{StrideH: 1, StrideW: 1, PadH: 2, PadW: 2}, false, true, false, false},
+	{"1x1/N70001", 70001, 1, 1, 1, 2, 1, 1, kernels.Conv2D{StrideH: 1, StrideW: 1}, false, false, true, true},
+}
+
 // fdGeom reports whether a geometry is small enough for finite differences (which run the
 // forward op twice per direction).
 func fdGeom(g convGeom) bool { return g.xLen() <= 5000 }
@@ -52,41 +69,15 @@ func testConvFamily(s *suite, local bool) {
 	}
 	for _, cc := range convCases {
 		g := newConvGeom(cc.n, cc.c, cc.h, cc.w, cc.k, cc.kh, cc.kw, cc.g)
-		wShape, wLen := g.wShape(), g.wLen()
-		// Terms per output of each op: the forward sums C·KH·KW, backward data at most
-		// K·KH·KW, backward filter N·Ho·Wo (conv) or N (local, one weight per position).
+		wShape, wLen := g.weights(local)
+		// Terms per output of each op (see fwdCase).
 		fwdTerms, dataTerms, filterTerms := g.C*g.KH*g.KW, g.K*g.KH*g.KW, g.N*g.Ho*g.Wo
 		if local {
-			wShape, wLen = g.localShape(), g.localLen()
 			filterTerms = g.N
 		}
-		s.run(ops.fwd+"/"+cc.name, cc.big, func(c *tc) {
-			x, w := c.normal(g.xLen(), 1), c.normal(wLen, 1)
-			xt, wt := c.in("x", x, g.xShape()...), c.in("w", w, wShape...)
-			y := c.out("y", nil, g.yShape()...)
-			ops.f(c.b, y, xt, wt, cc.g)
-			c.settle(ops.fwd)
-			c.expect(ops.fwd, "y", y, refConvForward(g, local, f64(x), f64(w)),
-				refConvForward(g, local, absf(x), absf(w)), tol{0, sumTol(fwdTerms)})
-		})
-		s.run(ops.data+"/"+cc.name, cc.big, func(c *tc) {
-			dy, w := c.normal(g.yLen(), 1), c.normal(wLen, 1)
-			dyt, wt := c.in("dy", dy, g.yShape()...), c.in("w", w, wShape...)
-			dx := c.out("dx", nil, g.xShape()...)
-			ops.bd(c.b, dx, dyt, wt, cc.g)
-			c.settle(ops.data)
-			c.expect(ops.data, "dx", dx, refConvBackwardData(g, local, f64(dy), f64(w)),
-				refConvBackwardData(g, local, absf(dy), absf(w)), tol{0, sumTol(dataTerms)})
-		})
-		s.run(ops.filter+"/"+cc.name, cc.big, func(c *tc) {
-			x, dy := c.normal(g.xLen(), 1), c.normal(g.yLen(), 1)
-			xt, dyt := c.in("x", x, g.xShape()...), c.in("dy", dy, g.yShape()...)
-			dw := c.out("dw", nil, wShape...)
-			ops.bf(c.b, dw, xt, dyt, cc.g)
-			c.settle(ops.filter)
-			c.expect(ops.filter, "dw", dw, refConvBackwardFilter(g, local, f64(x), f64(dy)),
-				refConvBackwardFilter(g, local, absf(x), absf(dy)), tol{0, sumTol(filterTerms)})
-		})
+		s.run(ops.fwd+"/"+cc.name, cc.big, ops.fwdCase(g, local, cc.g))
+		s.run(ops.data+"/"+cc.name, cc.big, ops.dataCase(g, local, cc.g))
+		s.run(ops.filter+"/"+cc.name, cc.big, ops.filterCase(g, local, cc.g))
 		if !fdGeom(g) || cc.big {
 			continue
 		}
@@ -145,6 +136,7 @@ func testConvFamily(s *suite, local bool) {
 			c.adjoint(ops.fwd+"/"+ops.filter, ax, y, w, backFilter(c, x, y), absPairing, sumTol(fwdTerms)+sumTol(filterTerms))
 		})
 	}
+	testLongConv(s, ops, local)
 }
 
 // poolCases are the geometries of the Pool family (L2 pooling, window [KH,KW] per channel).
@@ -249,3 +241,77 @@ func testPool(s *suite) {
 
 // sqrt32 is √v for a float32 v, in float64.
 func sqrt32(v float32) float64 { return math.Sqrt(float64(v)) }
+
+// testLongConv runs longConvCases.
+func testLongConv(s *suite, ops convOps, local bool) {
+	for _, cc := range longConvCases {
+		if cc.localOnly && !local {
+			continue
+		}
+		g := newConvGeom(cc.n, cc.c, cc.h, cc.w, cc.k, cc.kh, cc.kw, cc.g)
+		if cc.fwd {
+			s.run(ops.fwd+"/"+cc.name, false, ops.fwdCase(g, local, cc.g))
+		}
+		if cc.data {
+			s.run(ops.data+"/"+cc.name, false, ops.dataCase(g, local, cc.g))
+		}
+		if cc.filter {
+			s.run(ops.filter+"/"+cc.name, false, ops.filterCase(g, local, cc.g))
+		}
+	}
+}
+
+// weights are the shape and length of the weights of g: [K,C,KH,KW], or
+// [Ho,Wo,K,C,KH,KW] when local.
+func (g convGeom) weights(local bool) ([]int, int) {
+	if local {
+		return g.localShape(), g.localLen()
+	}
+	return g.wShape(), g.wLen()
+}
+
+// fwdCase, dataCase and filterCase check the forward, backward data and backward filter op
+// against the references. Terms per output of each op: the forward sums C·KH·KW, backward data
+// at most K·KH·KW, backward filter N·Ho·Wo (conv) or N (local, one weight per position).
+func (ops convOps) fwdCase(g convGeom, local bool, geom kernels.Conv2D) func(c *tc) {
+	return func(c *tc) {
+		wShape, wLen := g.weights(local)
+		x, w := c.normal(g.xLen(), 1), c.normal(wLen, 1)
+		xt, wt := c.in("x", x, g.xShape()...), c.in("w", w, wShape...)
+		y := c.out("y", nil, g.yShape()...)
+		ops.f(c.b, y, xt, wt, geom)
+		c.settle(ops.fwd)
+		c.expect(ops.fwd, "y", y, refConvForward(g, local, f64(x), f64(w)),
+			refConvForward(g, local, absf(x), absf(w)), tol{0, sumTol(g.C * g.KH * g.KW)})
+	}
+}
+
+func (ops convOps) dataCase(g convGeom, local bool, geom kernels.Conv2D) func(c *tc) {
+	return func(c *tc) {
+		wShape, wLen := g.weights(local)
+		dy, w := c.normal(g.yLen(), 1), c.normal(wLen, 1)
+		dyt, wt := c.in("dy", dy, g.yShape()...), c.in("w", w, wShape...)
+		dx := c.out("dx", nil, g.xShape()...)
+		ops.bd(c.b, dx, dyt, wt, geom)
+		c.settle(ops.data)
+		c.expect(ops.data, "dx", dx, refConvBackwardData(g, local, f64(dy), f64(w)),
+			refConvBackwardData(g, local, absf(dy), absf(w)), tol{0, sumTol(g.K * g.KH * g.KW)})
+	}
+}
+
+func (ops convOps) filterCase(g convGeom, local bool, geom kernels.Conv2D) func(c *tc) {
+	return func(c *tc) {
+		wShape, _ := g.weights(local)
+		terms := g.N * g.Ho * g.Wo
+		if local {
+			terms = g.N
+		}
+		x, dy := c.normal(g.xLen(), 1), c.normal(g.yLen(), 1)
+		xt, dyt := c.in("x", x, g.xShape()...), c.in("dy", dy, g.yShape()...)
+		dw := c.out("dw", nil, wShape...)
+		ops.bf(c.b, dw, xt, dyt, geom)
+		c.settle(ops.filter)
+		c.expect(ops.filter, "dw", dw, refConvBackwardFilter(g, local, f64(x), f64(dy)),
+			refConvBackwardFilter(g, local, absf(x), absf(dy)), tol{0, sumTol(terms)})
+	}
+}

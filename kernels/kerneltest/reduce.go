@@ -8,56 +8,74 @@ import (
 	"github.com/drsae/drsae/kernels"
 )
 
-var reduceShapes = []struct {
-	shape []int
-	big   bool
-}{
-	{[]int{1}, false},
-	{[]int{7}, false},
-	{[]int{1, 7}, false},
-	{[]int{7, 1}, false},
-	{[]int{33, 7}, false},
-	{[]int{257, 33}, false},
-	{[]int{2, 3, 5}, false},
-	{[]int{1000, 300}, true},
+// reduceShape is a shape of the reduction cases. A long one has a column taller than 512 Ki rows
+// or a row longer than 8 Mi columns, which a backend may sum in parts (Mesa llvmpipe cuts a
+// shader's loops short after 65,535 iterations in all): it is run only along that axis, and
+// without finite differences.
+type reduceShape struct {
+	shape     []int
+	big, long bool
 }
 
-// sumShapes are the shapes of Reduce and CountAbove: reduceShapes, and long rows, which a
-// backend may split over several work groups (the sum of a whole tensor is a single row).
-var sumShapes = append(slices.Clone(reduceShapes), []struct {
-	shape []int
-	big   bool
-}{
-	{[]int{5, 9001}, false},
-	{[]int{1, 250007}, false},
+// axes are the axes a case of sh runs along: both, or the long one.
+func (sh reduceShape) axes() []kernels.Axis {
+	rows, cols := rowsCols(sh.shape)
+	switch {
+	case !sh.long:
+		return []kernels.Axis{kernels.PerRow, kernels.PerCol}
+	case rows > cols:
+		return []kernels.Axis{kernels.PerCol}
+	default:
+		return []kernels.Axis{kernels.PerRow}
+	}
+}
+
+var reduceShapes = []reduceShape{
+	{[]int{1}, false, false},
+	{[]int{7}, false, false},
+	{[]int{1, 7}, false, false},
+	{[]int{7, 1}, false, false},
+	{[]int{33, 7}, false, false},
+	{[]int{257, 33}, false, false},
+	{[]int{2, 3, 5}, false, false},
+	{[]int{1000, 300}, true, false},
+	// The norms of a batch's units over half a million samples; a flattened 2048×2048×2 image.
+	{[]int{530001, 3}, false, true},
+	{[]int{1, 8400001}, true, true},
+}
+
+// sumShapes are the shapes of Reduce and CountAbove: reduceShapes but the longest row, and long
+// rows, which a backend may split over several work groups (the sum of a whole tensor is a
+// single row).
+var sumShapes = append(slices.DeleteFunc(slices.Clone(reduceShapes), func(sh reduceShape) bool {
+	return sh.long && sh.shape[0] == 1
+}), []reduceShape{
+	{[]int{5, 9001}, false, false},
+	{[]int{1, 250007}, false, false},
 }...)
 
 // testReduce: Norms, ProjectNormBall, NormalizeRows and NormalizeRowsBackward (value and finite
 // differences), for both axes where an op has one; Reduce and CountAbove (testSums).
 func testReduce(s *suite) {
 	testSums(s)
+	// Norms loops once over a row, half as often as the ops that also write it: a whole
+	// 2048×2048×4 image as one row.
+	s.norms([]int{1, 16777259}, kernels.PerRow, true)
 	for _, sh := range reduceShapes {
 		shape, n := sh.shape, volume(sh.shape)
 		rows, cols := rowsCols(shape)
-		for _, axis := range []kernels.Axis{kernels.PerRow, kernels.PerCol} {
-			vn, terms := rows, cols
+		for _, axis := range sh.axes() {
+			terms := cols
 			if axis == kernels.PerCol {
-				vn, terms = cols, rows
+				terms = rows
 			}
-			s.run(fmt.Sprintf("Norms/%v/%v", shape, axis), sh.big, func(c *tc) {
-				x := c.normal(n, 1)
-				if rows > 1 {
-					clear(x[:cols]) // a zero row
-				}
-				xt := c.in("x", x, shape...)
-				dst := c.out("norms", nil, vn)
-				c.b.Norms(dst, xt, axis)
-				c.settle("Norms")
-				c.expect("Norms", "norms", dst, refNorms(rows, cols, f64(x), axis), nil, tol{0, sumTol(terms)})
-			})
+			s.norms(shape, axis, sh.big)
 			s.run(fmt.Sprintf("ProjectNormBall/%v/%v", shape, axis), sh.big, func(c *tc) {
 				const radius = 1.5
 				x := c.ballInputs(rows, cols, axis, radius)
+				if rows == 1 && axis == kernels.PerRow {
+					x = c.normal(n, 1) // a norm far outside the ball
+				}
 				xt := c.out("x", x, shape...)
 				c.b.ProjectNormBall(xt, radius, axis)
 				c.settle("ProjectNormBall")
@@ -71,6 +89,9 @@ func testReduce(s *suite) {
 				}
 				c.expect("ProjectNormBall", "x", xt, want, scale, tol{0, sumTol(terms)})
 			})
+		}
+		if sh.long && rows > cols {
+			continue // the row ops on a tall matrix: nothing long
 		}
 		for _, eps := range []float32{1e-6, 0} {
 			s.run(fmt.Sprintf("NormalizeRows/%v/eps=%g", shape, eps), sh.big, func(c *tc) {
@@ -98,7 +119,7 @@ func testReduce(s *suite) {
 			c.expect("NormalizeRowsBackward", "dx", dx, refNormalizeRowsBackward(rows, cols, f64(dy), f64(y), f64(norms)),
 				normalizeBackScale(rows, cols, f64(dy), f64(y), f64(norms)), tol{0, sumTol(cols)})
 		})
-		if sh.big {
+		if sh.big || sh.long {
 			continue
 		}
 		s.run(fmt.Sprintf("NormalizeRowsBackward/%v/FiniteDifferences", shape), false, func(c *tc) {
@@ -130,6 +151,27 @@ func testReduce(s *suite) {
 			})
 		})
 	}
+}
+
+// norms runs Norms on x of the given shape along axis.
+func (s *suite) norms(shape []int, axis kernels.Axis, big bool) {
+	s.run(fmt.Sprintf("Norms/%v/%v", shape, axis), big, func(c *tc) {
+		n := volume(shape)
+		rows, cols := rowsCols(shape)
+		vn, terms := rows, cols
+		if axis == kernels.PerCol {
+			vn, terms = cols, rows
+		}
+		x := c.normal(n, 1)
+		if rows > 1 {
+			clear(x[:cols]) // a zero row
+		}
+		xt := c.in("x", x, shape...)
+		dst := c.out("norms", nil, vn)
+		c.b.Norms(dst, xt, axis)
+		c.settle("Norms")
+		c.expect("Norms", "norms", dst, refNorms(rows, cols, f64(x), axis), nil, tol{0, sumTol(terms)})
+	})
 }
 
 // ballInputs draws x whose rows (PerRow) or columns (PerCol) have norms 0, 0.5·radius,
@@ -172,7 +214,7 @@ func testSums(s *suite) {
 	for _, sh := range sumShapes {
 		shape, n := sh.shape, volume(sh.shape)
 		rows, cols := rowsCols(shape)
-		for _, axis := range []kernels.Axis{kernels.PerRow, kernels.PerCol} {
+		for _, axis := range sh.axes() {
 			vn, terms := rows, cols
 			if axis == kernels.PerCol {
 				vn, terms = cols, rows

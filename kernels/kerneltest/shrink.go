@@ -99,25 +99,7 @@ func testShrink(s *suite) {
 				if !withTheta {
 					name += "/dtheta=nil"
 				}
-				s.run(name, sh.big, func(c *tc) {
-					x, theta := c.shrinkInputs(n, m)
-					dy := c.normal(n, 1)
-					xt, tt, dyt := c.in("x", x, shape...), c.in("theta", theta, m), c.in("dy", dy, shape...)
-					dx := c.out("dx", nil, shape...)
-					var dth kernels.Tensor
-					if withTheta {
-						dth = c.out("dtheta", nil, m)
-					}
-					op.back(c.b, dx, dth, dyt, xt, tt)
-					c.settle(op.backName)
-					wdx, wdth := op.refBack(m, f64(dy), f64(x), f64(theta))
-					c.expect(op.backName, "dx", dx, wdx, nil, tol{}) // a mask: exact
-					if withTheta {
-						// A sum over the rows: sumTol(rows) of Σ_r |dy|.
-						_, sc := refPosShrinkBackward(m, absf(dy), filled64(n, 1), filled64(m, 0))
-						c.expect(op.backName, "dtheta", dth, wdth, abs64(sc), tol{0, sumTol(n / m)})
-					}
-				})
+				s.run(name, sh.big, op.backCase(shape, withTheta))
 			}
 			if sh.big {
 				continue
@@ -157,6 +139,10 @@ func testShrink(s *suite) {
 				})
 			})
 		}
+		// dθ over half a million samples, which a backend may sum in parts (Mesa llvmpipe
+		// cuts a shader's loops short after 65,535 iterations in all).
+		tall := []int{530001, 3}
+		s.run(fmt.Sprintf("%s/%v", op.backName, tall), false, op.backCase(tall, true))
 	}
 }
 
@@ -166,4 +152,29 @@ func filled64(n int, v float64) []float64 {
 		out[i] = v
 	}
 	return out
+}
+
+// backCase checks the backward op of op, with or without dθ, on inputs of the given shape.
+func (op shrinkOp) backCase(shape []int, withTheta bool) func(c *tc) {
+	n := volume(shape)
+	_, m := rowsCols(shape)
+	return func(c *tc) {
+		x, theta := c.shrinkInputs(n, m)
+		dy := c.normal(n, 1)
+		xt, tt, dyt := c.in("x", x, shape...), c.in("theta", theta, m), c.in("dy", dy, shape...)
+		dx := c.out("dx", nil, shape...)
+		var dth kernels.Tensor
+		if withTheta {
+			dth = c.out("dtheta", nil, m)
+		}
+		op.back(c.b, dx, dth, dyt, xt, tt)
+		c.settle(op.backName)
+		wdx, wdth := op.refBack(m, f64(dy), f64(x), f64(theta))
+		c.expect(op.backName, "dx", dx, wdx, nil, tol{}) // a mask: exact
+		if withTheta {
+			// A sum over the rows: sumTol(rows) of Σ_r |dy|.
+			_, sc := refPosShrinkBackward(m, absf(dy), filled64(n, 1), filled64(m, 0))
+			c.expect(op.backName, "dtheta", dth, wdth, abs64(sc), tol{0, sumTol(n / m)})
+		}
+	}
 }
