@@ -252,6 +252,16 @@ func (m *ConvSparseAE) chunkLimit() (int, error) {
 		return 0, fmt.Errorf("conv: the code of one image, %d maps of %d×%d, is %s: more than the %s the %s backend holds in one tensor",
 			m.lc.Maps, m.geo.CodeH, m.geo.CodeW, kernels.FormatBytes(m.sampleBytes()), kernels.FormatBytes(m.be.Info().MaxBytes), m.be.Info().Name)
 	}
+	// The gpu backend's filter gradient sums N·Ho·Wo terms in one dispatch, which Mesa llvmpipe
+	// cuts short past about 16.7 million (its loop limit; see gpu/gemm.go): keep a chunk under half.
+	limit = min(limit, max(1, (1<<23)/int64(m.perMap)))
+	if m.below != nil {
+		bl, err := m.below.chunkLimit()
+		if err != nil {
+			return 0, err
+		}
+		limit = min(limit, int64(bl))
+	}
 	if testMaxChunk > 0 {
 		limit = min(limit, int64(testMaxChunk))
 	}
