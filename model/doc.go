@@ -1,8 +1,9 @@
 // Package model is drsae's model layer: the contract every model kind implements (Module), the
 // one Trainer that trains them all, their files, and the sparse inference they share. The kinds
 // live in packages of their own: model/dict (dictionary learning), model/lista (LISTA),
-// model/drsae (the discriminative recurrent sparse auto-encoder) and model/topo (group-sparse and
-// topographic auto-encoders).
+// model/drsae (the discriminative recurrent sparse auto-encoder), model/topo (group-sparse and
+// topographic auto-encoders) and model/conv (convolutional group-sparse auto-encoders, stacked,
+// and the classifier on their features).
 //
 // # The pieces
 //
@@ -36,7 +37,9 @@
 // Batches are row-major: X [B, n], codes Z [B, m]. All heavy work runs through a
 // kernels.Backend, so every model runs on the CPU and on the GPU; the host sees only small
 // reductions (loss terms, counts: O(1) floats per read-back) and the minibatches it uploads.
-// Buffers are allocated once per batch size and kept in a Cache.
+// Buffers are allocated once per batch size and kept in a Cache. A module whose batch may pass a
+// device's largest storage block holds it in chunks (ChunkedWork), and one that bounds the
+// batches of evaluation says so (BatchLimiter).
 //
 // # Errors
 //

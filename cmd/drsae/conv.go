@@ -90,29 +90,31 @@ func meanSquare(s *model.Samples) float64 {
 	return sum / math.Max(1, float64(s.N()))
 }
 
-// convShow draws the encoder and decoder filters (a row of tiles per map when there are several
-// input channels; neighbouring maps of a group side by side) and, for the first test images, the
-// images and their complex cells' responses, a row per image.
+// convShow draws the encoder and decoder filters of every layer (a row of tiles per map when
+// there are several input channels; neighbouring maps of a group side by side) and, for the first
+// test images, the images and their top complex cells' responses, a row per image.
 func convShow(c *useContext, mod model.Module, prefix string) ([]string, error) {
 	m := mod.(*conv.ConvSparseAE)
 	cfg := m.Config().(*conv.Config)
-	lc := cfg.Layer() // the top layer of a stack
 	host, err := model.HostParams(m)
 	if err != nil {
 		return nil, err
 	}
-	f, cols := lc.Filter, lc.Channels
-	if cols == 1 {
-		cols = max(1, int(math.Round(math.Sqrt(float64(lc.Maps))/float64(lc.Group)))) * lc.Group
-	}
-	opt := viz.GridOptions{Zoom: 4}
 	var written []string
-	for _, p := range []struct{ name, file string }{{"W", "encoder.png"}, {"D", "decoder.png"}} {
-		tiles := viz.Rows(host[p.name].Data, lc.Maps*lc.Channels, f*f)
-		if err := viz.SavePNG(prefix+p.file, viz.Grid(tiles, f, f, cols, opt)); err != nil {
-			return written, err
+	// Layer L from the top has its parameters under L−1 "below." prefixes.
+	prefixes, layers := []string{""}, []conv.Config{cfg.Layer()}
+	for b := cfg.BelowConfig; b != nil; b = b.BelowConfig {
+		prefixes, layers = append(prefixes, prefixes[len(prefixes)-1]+"below."), append(layers, b.Layer())
+	}
+	for i := range layers {
+		l := len(layers) - 1 - i // from the bottom
+		for _, p := range []struct{ name, file string }{{"W", "encoder"}, {"D", "decoder"}} {
+			path := fmt.Sprintf("%slayer%d-%s.png", prefix, i+1, p.file)
+			if err := saveFilters(path, host[prefixes[l]+p.name].Data, layers[l]); err != nil {
+				return written, err
+			}
+			written = append(written, path)
 		}
-		written = append(written, prefix+p.file)
 	}
 	d, err := loadData(c.spec, c.df)
 	if err != nil {
@@ -120,7 +122,7 @@ func convShow(c *useContext, mod model.Module, prefix string) ([]string, error) 
 	}
 	n := min(4, d.test.N())
 	if n == 0 || cfg.Channels != 1 {
-		return written, nil // a second layer's inputs are feature maps, not pictures
+		return written, nil
 	}
 	x := d.test.X[:n*cfg.Inputs]
 	feat, err := m.Features(x)
@@ -137,8 +139,40 @@ func convShow(c *useContext, mod model.Module, prefix string) ([]string, error) 
 	return written, viz.SavePNG(path, viz.Grid(viz.Rows(feat, n*g.Groups, cells), g.PoolH, g.PoolW, g.Groups, viz.GridOptions{Zoom: 3}))
 }
 
+// saveFilters draws the filters w [K, C, F, F] of one layer l as a grid of F×F tiles: a row per
+// map when there are several input channels, else the maps of a group side by side.
+func saveFilters(path string, w []float32, l conv.Config) error {
+	f, cols := l.Filter, l.Channels
+	if cols == 1 {
+		cols = max(1, int(math.Round(math.Sqrt(float64(l.Maps))/float64(l.Group)))) * l.Group
+	}
+	return viz.SavePNG(path, viz.Grid(viz.Rows(w, l.Maps*l.Channels, f*f), f, f, cols, viz.GridOptions{Zoom: 4}))
+}
+
+// convnetShow draws the encoder filters of every layer of a net.
+func convnetShow(c *useContext, mod model.Module, prefix string) ([]string, error) {
+	cfg := mod.Config().(*conv.NetConfig)
+	host, err := model.HostParams(mod)
+	if err != nil {
+		return nil, err
+	}
+	var layers []conv.Config
+	for b := cfg.Stack; b != nil; b = b.BelowConfig {
+		layers = append([]conv.Config{b.Layer()}, layers...)
+	}
+	var written []string
+	for i, l := range layers {
+		path := fmt.Sprintf("%slayer%d-encoder.png", prefix, i+1)
+		if err := saveFilters(path, host[fmt.Sprintf("layer%d.W", i+1)].Data, l); err != nil {
+			return written, err
+		}
+		written = append(written, path)
+	}
+	return written, nil
+}
+
 func init() {
-	cliKinds[conv.NetKind] = &cliKind{help: convnetHelp, defaults: convnetDefaults, report: convnetReport,
+	cliKinds[conv.NetKind] = &cliKind{help: convnetHelp, defaults: convnetDefaults, report: convnetReport, show: convnetShow,
 		inputs: func(cfg model.Config) []pathUse {
 			if f := cfg.(*conv.NetConfig).Source; f != "" {
 				return modelFiles("--features", f)

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/drsae/drsae/data"
+)
+
+// TestConvPipeline runs the documented pipeline on a few digits: a first layer, a second stacked
+// on it, the classifier fine-tuned on both, then eval, encode and show of each; and the bad
+// inputs of the stacking flags give one line naming the flag.
+func TestConvPipeline(t *testing.T) {
+	if _, err := data.FindMNIST(); err != nil {
+		t.Skipf("MNIST: %v", err)
+	}
+	dir := t.TempDir()
+	l1, l2, net := filepath.Join(dir, "l1.safetensors"), filepath.Join(dir, "l2.safetensors"), filepath.Join(dir, "net.safetensors")
+	small := []string{"--backend", "cpu", "--quiet", "--epochs", "1", "--train-size", "300", "--valid-size", "100", "--test-size", "100"}
+	for _, args := range [][]string{
+		append([]string{"train", "conv", "--maps", "8", "--out", l1}, small...),
+		append([]string{"train", "conv", "--below", l1, "--maps", "8", "--filter", "3", "--out", l2}, small...),
+		append([]string{"train", "convnet", "--features", l2, "--out", net}, small...),
+	} {
+		code, out, errs := drsaeRun(t, args...)
+		if code != 0 {
+			t.Fatalf("drsae %v: exit %d\n%s%s", args, code, out, errs)
+		}
+		if args[1] == "convnet" && !strings.Contains(out, "error ") {
+			t.Errorf("convnet training printed no test error:\n%s", out)
+		}
+	}
+	for _, m := range []string{l1, l2, net} {
+		for _, args := range [][]string{
+			{"eval", "--model", m, "--backend", "cpu"},
+			{"encode", "--model", m, "--backend", "cpu", "--out", filepath.Join(dir, "codes-"+filepath.Base(m))},
+			{"show", "--model", m, "--backend", "cpu"},
+		} {
+			if code, out, errs := drsaeRun(t, args...); code != 0 {
+				t.Fatalf("drsae %v: exit %d\n%s%s", args, code, out, errs)
+			}
+		}
+	}
+	for _, f := range []string{"l2-pooled.png", "l2-layer1-encoder.png", "l2-layer2-decoder.png", "net-layer2-encoder.png"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("show: %v", err)
+		}
+	}
+	bad := filepath.Join(dir, "missing.safetensors")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"train", "conv", "--below", bad}, "--below"},
+		{[]string{"train", "conv", "--below", net}, "not a conv one"},
+		{[]string{"train", "convnet"}, "--features FILE is required"},
+		{[]string{"train", "convnet", "--features", net}, "not a conv one"},
+		{[]string{"train", "convnet", "--features", l2, "--init", "bogus"}, "--init"},
+	} {
+		code, _, errs := drsaeRun(t, append(tc.args, "--out", filepath.Join(dir, "x.safetensors"))...)
+		first, _, _ := strings.Cut(errs, "\n")
+		if code == 0 || !strings.Contains(first, tc.want) {
+			t.Errorf("drsae %v: exit %d, first line %q; want an error naming %s", tc.args, code, first, tc.want)
+		}
+	}
+}
