@@ -59,25 +59,33 @@ Large images: --data patches --patch 256 cuts 256×256 crops of whole photograph
 embedded in drsae, or --images); a batch larger than the GPU's largest storage block is split
 into chunks.`
 
-// convReport prints the loss terms on s.
+// convReport prints the loss terms on s of every layer, from the bottom.
 func convReport(c *useContext, mod model.Module, s *model.Samples) error {
-	m := mod.(*conv.ConvSparseAE)
-	works := model.NewWorks(m)
-	defer works.Free()
-	sums, err := model.Evaluate(m, works, s, c.batch, 0)
-	if err != nil {
-		return err
+	var layers []*conv.ConvSparseAE
+	for m := mod.(*conv.ConvSparseAE); m != nil; m = m.Below() {
+		layers = append([]*conv.ConvSparseAE{m}, layers...)
 	}
-	cfg := m.Config().(*conv.Config)
-	g := cfg.Geometry()
-	of := fmt.Sprintf("‖x‖² %.4g", meanSquare(s))
-	if cfg.BelowConfig != nil {
-		of = "x: the features of the layer beneath"
+	for i, m := range layers {
+		works := model.NewWorks(m)
+		sums, err := model.Evaluate(m, works, s, c.batch, 0)
+		works.Free()
+		if err != nil {
+			return err
+		}
+		cfg := m.Config().(*conv.Config)
+		g := cfg.Geometry()
+		of := fmt.Sprintf("‖x‖² %.4g", meanSquare(s))
+		if i > 0 {
+			of = "x: the features of layer " + fmt.Sprint(i)
+		}
+		if len(layers) > 1 {
+			fmt.Fprintf(stdout, "layer %d: ", i+1)
+		}
+		fmt.Fprintf(stdout, "½‖x − x̂‖² = %.4g per image (%s), penalty Σ√(ε+Σz²) = %.4g, loss %.4g; active code units %.2f%%\n",
+			sums.Mean("recon"), of, sums.Mean("penalty"), sums.Mean("loss"), 100*sums.Mean("active"))
+		fmt.Fprintf(stdout, "  code %d maps of %d×%d; features %d groups of %d×%d complex cells (%d values per image)\n",
+			cfg.Maps, g.CodeH, g.CodeW, g.Groups, g.PoolH, g.PoolW, cfg.Pooled())
 	}
-	fmt.Fprintf(stdout, "½‖x − x̂‖² = %.4g per image (%s), penalty Σ√(ε+Σz²) = %.4g, loss %.4g; active code units %.2f%%\n",
-		sums.Mean("recon"), of, sums.Mean("penalty"), sums.Mean("loss"), 100*sums.Mean("active"))
-	fmt.Fprintf(stdout, "code %d maps of %d×%d; features %d groups of %d×%d complex cells (%d values per image)\n",
-		cfg.Maps, g.CodeH, g.CodeW, g.Groups, g.PoolH, g.PoolW, cfg.Pooled())
 	return nil
 }
 

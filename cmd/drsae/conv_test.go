@@ -38,8 +38,12 @@ func TestConvPipeline(t *testing.T) {
 			{"encode", "--model", m, "--backend", "cpu", "--out", filepath.Join(dir, "codes-"+filepath.Base(m))},
 			{"show", "--model", m, "--backend", "cpu"},
 		} {
-			if code, out, errs := drsaeRun(t, args...); code != 0 {
+			code, out, errs := drsaeRun(t, args...)
+			if code != 0 {
 				t.Fatalf("drsae %v: exit %d\n%s%s", args, code, out, errs)
+			}
+			if args[0] == "eval" && m == l2 && (!strings.Contains(out, "layer 1: ") || !strings.Contains(out, "layer 2: ")) {
+				t.Errorf("eval of a stack does not report each layer:\n%s", out)
 			}
 		}
 	}

@@ -93,6 +93,10 @@ func New(be kernels.Backend, cfg Config) (*ConvSparseAE, error) {
 	return m, nil
 }
 
+// Below is the frozen layer beneath a stack's top layer (itself a ConvSparseAE over the images,
+// with its decoder), or nil.
+func (m *ConvSparseAE) Below() *ConvSparseAE { return m.below }
+
 func (m *ConvSparseAE) Kind() string             { return Kind }
 func (m *ConvSparseAE) Config() model.Config     { return &m.cfg }
 func (m *ConvSparseAE) Backend() kernels.Backend { return m.be }
