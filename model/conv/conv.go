@@ -256,8 +256,10 @@ func (m *ConvSparseAE) chunkLimit() (int, error) {
 		return 0, fmt.Errorf("conv: the code of one image, %d maps of %d×%d, is %s: more than the %s the %s backend holds in one tensor",
 			m.lc.Maps, m.geo.CodeH, m.geo.CodeW, kernels.FormatBytes(m.sampleBytes()), kernels.FormatBytes(m.be.Info().MaxBytes), m.be.Info().Name)
 	}
-	// The gpu backend's filter gradient sums N·Ho·Wo terms in one dispatch, which Mesa llvmpipe
-	// cuts short past about 16.7 million (its loop limit; see gpu/gemm.go): keep a chunk under half.
+	// The gpu backend's filter gradient sums a chunk's N·Ho·Wo terms in one dispatch. Mesa
+	// llvmpipe cuts a shader's loops short after 65,535 iterations (see gpu/gemm.go); 31.5 M terms
+	// (123 k per invocation) still came out right there, but a chunk is kept under 8.4 M terms as
+	// a precaution, which costs nothing.
 	limit = min(limit, max(1, (1<<23)/int64(m.perMap)))
 	if m.below != nil {
 		bl, err := m.below.chunkLimit()
