@@ -2,6 +2,8 @@ package model
 
 import (
 	"fmt"
+	"math"
+	"math/rand/v2"
 
 	"github.com/drsae/drsae/kernels"
 )
@@ -174,6 +176,24 @@ func Trainable(ps []*Param) []*Param {
 // L2 norm exceeds radius is scaled down to it.
 func NormBall(be kernels.Backend, radius float64, axis kernels.Axis) func(kernels.Tensor) {
 	return func(x kernels.Tensor) { be.ProjectNormBall(x, float32(radius), axis) }
+}
+
+// UnitRows returns rows×cols values drawn from r, row by row, each row a standard Gaussian vector
+// scaled to unit norm (in float64, then rounded): random filters for Init.
+func UnitRows(r *rand.Rand, rows, cols int) []float32 {
+	out := make([]float32, rows*cols)
+	v := make([]float64, cols)
+	for i := range rows {
+		var s float64
+		for j := range v {
+			v[j] = r.NormFloat64()
+			s += v[j] * v[j]
+		}
+		for j, x := range v {
+			out[i*cols+j] = float32(x / math.Sqrt(s))
+		}
+	}
+	return out
 }
 
 // NewTensors allocates one zero tensor per shape, freeing them all if one fails.

@@ -26,22 +26,34 @@ func convDefaults(cfg model.Config, spec *model.DataSpec, set map[string]bool) e
 	if c.Below == "" {
 		return nil
 	}
-	s, err := model.ReadSaved(c.Below)
+	b, err := readConv("--below", c.Below, spec, set, true)
 	if err != nil {
-		return fmt.Errorf("--below: %v", err)
-	}
-	b, ok := s.Config.(*conv.Config)
-	if !ok {
-		return usagef("--below %s: a %s model, not a conv one", c.Below, s.Kind)
+		return err
 	}
 	c.BelowConfig = b
 	c.Inputs, c.Channels, c.Rows, c.Cols = b.Inputs, b.Channels, b.Rows, b.Cols
+	return nil
+}
+
+// readConv reads the config of the conv model saved at path (given by flag) and copies into spec
+// the data it was trained on, where no flag chose other data, with the sizes of its splits when
+// sizes is set.
+func readConv(flag, path string, spec *model.DataSpec, set map[string]bool, sizes bool) (*conv.Config, error) {
+	s, err := model.ReadSaved(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", flag, err)
+	}
+	c, ok := s.Config.(*conv.Config)
+	if !ok {
+		return nil, usagef("%s %s: a %s model, not a conv one", flag, path, s.Kind)
+	}
 	for _, f := range model.Fields(&s.Data) {
-		if !set[f.Flag] {
+		size := f.Key == "train_size" || f.Key == "valid_size" || f.Key == "test_size"
+		if !set[f.Flag] && (sizes || !size) {
 			copyField(spec, f)
 		}
 	}
-	return nil
+	return c, nil
 }
 
 const convHelp = `Train a convolutional group-sparse auto-encoder (Kavukcuoglu et al. 2010): for each image x,
@@ -204,20 +216,11 @@ func convnetDefaults(cfg model.Config, spec *model.DataSpec, set map[string]bool
 	if c.Source == "" {
 		return usagef("--features FILE is required (a model of drsae train conv; with --init random only its architecture is used)")
 	}
-	s, err := model.ReadSaved(c.Source)
+	st, err := readConv("--features", c.Source, spec, set, false)
 	if err != nil {
-		return fmt.Errorf("--features: %v", err)
-	}
-	st, ok := s.Config.(*conv.Config)
-	if !ok {
-		return usagef("--features %s: a %s model, not a conv one", c.Source, s.Kind)
+		return err
 	}
 	c.Stack, c.Inputs = st, st.Inputs
-	for _, f := range model.Fields(&s.Data) {
-		if !set[f.Flag] && f.Key != "train_size" && f.Key != "valid_size" && f.Key != "test_size" {
-			copyField(spec, f)
-		}
-	}
 	return nil
 }
 

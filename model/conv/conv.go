@@ -114,23 +114,27 @@ func (m *ConvSparseAE) Free() {
 	m.temps = nil
 }
 
-// loadBelow copies the parameters of the model file Below into the layer beneath, whose config
-// must be the file's.
+// loadBelow copies the parameters of the model file Below into the layer beneath.
 func (m *ConvSparseAE) loadBelow() error {
 	if m.cfg.Below == "" {
 		return fmt.Errorf("conv: a stack needs the file of the layer beneath (below)")
 	}
-	b, _, err := model.LoadModel(m.be, m.cfg.Below)
+	return m.below.copyFrom(m.cfg.Below)
+}
+
+// copyFrom copies every parameter of the conv model saved at path, whose config must be m's.
+func (m *ConvSparseAE) copyFrom(path string) error {
+	src, _, err := model.LoadModel(m.be, path)
 	if err != nil {
-		return fmt.Errorf("conv: the layer beneath: %w", err)
+		return fmt.Errorf("conv: %w", err)
 	}
-	defer b.Free()
-	bc, ok := b.(*ConvSparseAE)
-	if !ok || !reflect.DeepEqual(bc.cfg, *m.cfg.BelowConfig) {
-		return fmt.Errorf("conv: %s is not the model below_config describes (a %s model)", m.cfg.Below, b.Kind())
+	defer src.Free()
+	sc, ok := src.(*ConvSparseAE)
+	if !ok || !reflect.DeepEqual(sc.cfg, m.cfg) {
+		return fmt.Errorf("conv: %s is not the model the config describes (a %s model)", path, src.Kind())
 	}
-	for i, p := range bc.params {
-		m.be.Copy(m.below.params[i].Value, p.Value)
+	for i, p := range sc.params {
+		m.be.Copy(m.params[i].Value, p.Value)
 	}
 	return m.be.Sync()
 }
@@ -150,20 +154,7 @@ func (m *ConvSparseAE) Init(_ *model.Samples, seed uint64) error {
 // initLayer draws the top layer's parameters.
 func (m *ConvSparseAE) initLayer(seed uint64) error {
 	k, per := m.lc.Maps, m.lc.Channels*m.lc.Filter*m.lc.Filter
-	r := rand.New(rand.NewPCG(seed, 0xc0de))
-	w := make([]float32, k*per)
-	for i := range k {
-		var s float64
-		f := make([]float64, per)
-		for j := range f {
-			f[j] = r.NormFloat64()
-			s += f[j] * f[j]
-		}
-		for j := range f {
-			w[i*per+j] = float32(f[j] / math.Sqrt(s))
-		}
-	}
-	m.be.Upload(m.w.Value, w)
+	m.be.Upload(m.w.Value, model.UnitRows(rand.New(rand.NewPCG(seed, 0xc0de)), k, per))
 	m.be.Copy(m.d.Value, m.w.Value)
 	m.be.Fill(m.b.Value, 0)
 	cover := float64(k*m.lc.Filter*m.lc.Filter) / float64(m.lc.Stride*m.lc.Stride)
@@ -249,24 +240,13 @@ func (m *ConvSparseAE) workBytes() int64 {
 	return b
 }
 
-// chunkLimit is the most samples one chunk's tensors hold within the device's storage block.
+// chunkLimit is the most samples one chunk's tensors hold within the device's storage block (for
+// every layer of a stack: sampleBytes is the largest of them).
 func (m *ConvSparseAE) chunkLimit() (int, error) {
 	limit := m.be.Info().MaxBytes / m.sampleBytes()
 	if limit < 1 {
-		return 0, fmt.Errorf("conv: the code of one image, %d maps of %d×%d, is %s: more than the %s the %s backend holds in one tensor",
-			m.lc.Maps, m.geo.CodeH, m.geo.CodeW, kernels.FormatBytes(m.sampleBytes()), kernels.FormatBytes(m.be.Info().MaxBytes), m.be.Info().Name)
-	}
-	// The gpu backend's filter gradient sums a chunk's N·Ho·Wo terms in one dispatch. Mesa
-	// llvmpipe cuts a shader's loops short after 65,535 iterations (see gpu/gemm.go); 31.5 M terms
-	// (123 k per invocation) still came out right there, but a chunk is kept under 8.4 M terms as
-	// a precaution, which costs nothing.
-	limit = min(limit, max(1, (1<<23)/int64(m.perMap)))
-	if m.below != nil {
-		bl, err := m.below.chunkLimit()
-		if err != nil {
-			return 0, err
-		}
-		limit = min(limit, int64(bl))
+		return 0, fmt.Errorf("conv: one image needs a tensor of %s (the code or the input of its largest layer): more than the %s the %s backend holds in one tensor",
+			kernels.FormatBytes(m.sampleBytes()), kernels.FormatBytes(m.be.Info().MaxBytes), m.be.Info().Name)
 	}
 	if testMaxChunk > 0 {
 		limit = min(limit, int64(testMaxChunk))

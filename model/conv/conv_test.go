@@ -343,16 +343,7 @@ func TestConvResume(t *testing.T) {
 			defer func() { testMaxChunk = 0 }()
 			tc := DefaultTrainConfig()
 			tc.Epochs, tc.Batch, tc.EvalBatch = 3, 8, 7
-			traintest.Resume(t, func() model.Module {
-				m, err := New(be, cfg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := m.Init(nil, 2); err != nil {
-					t.Fatal(err)
-				}
-				return m
-			}, tc, train, valid, 2)
+			traintest.Resume(t, initialized(t, be, cfg), tc, train, valid, 2)
 		})
 	}
 }
@@ -526,8 +517,13 @@ func TestStackedLayer(t *testing.T) {
 	train := &model.Samples{Name: "noise", X: randn(r, 40*c2.Inputs, 1, 0), Dim: c2.Inputs}
 	tc := DefaultTrainConfig()
 	tc.Epochs, tc.Batch = 3, 8
-	traintest.Resume(t, func() model.Module {
-		m, err := New(be, c2)
+	traintest.Resume(t, initialized(t, be, c2), tc, train, nil, 2)
+}
+
+// initialized returns a maker of models of cfg, each initialized with seed 2.
+func initialized(t *testing.T, be kernels.Backend, cfg Config) func() model.Module {
+	return func() model.Module {
+		m, err := New(be, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -535,5 +531,5 @@ func TestStackedLayer(t *testing.T) {
 			t.Fatal(err)
 		}
 		return m
-	}, tc, train, nil, 2)
+	}
 }

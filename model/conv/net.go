@@ -3,7 +3,6 @@ package conv
 import (
 	"fmt"
 	"math"
-	"reflect"
 	"strings"
 
 	"github.com/drsae/drsae/kernels"
@@ -141,17 +140,8 @@ func (n *Net) Free() {
 // starts them (random, layer L with seed + L), and the classifier to zero.
 func (n *Net) Init(_ *model.Samples, seed uint64) error {
 	if n.cfg.Init == InitPretrained {
-		src, _, err := model.LoadModel(n.be, n.cfg.Source)
-		if err != nil {
+		if err := n.stack.copyFrom(n.cfg.Source); err != nil {
 			return fmt.Errorf("convnet: the features: %w", err)
-		}
-		defer src.Free()
-		sc, ok := src.(*ConvSparseAE)
-		if !ok || !reflect.DeepEqual(sc.cfg, *n.cfg.Stack) {
-			return fmt.Errorf("convnet: %s is not the stack the config describes (a %s model)", n.cfg.Source, src.Kind())
-		}
-		for i, p := range sc.params {
-			n.be.Copy(n.stack.params[i].Value, p.Value)
 		}
 	} else {
 		for i, l := range n.layers {

@@ -2,7 +2,6 @@ package topo
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 
 	"github.com/drsae/drsae/kernels"
@@ -95,22 +94,9 @@ func (t *Topo) normalize(d kernels.Tensor) {
 // Init draws D with unit-norm Gaussian columns, sets W_e = Dᵀ (the encoder starts as the
 // decoder's transpose), b = 0 and g = 1. The same seed gives the same parameters.
 func (t *Topo) Init(_ *model.Samples, seed uint64) error {
-	n, m := t.cfg.Inputs, t.cfg.Units()
 	r := rand.New(rand.NewPCG(seed, 0x70b0))
-	d := make([]float32, n*m)
-	col := make([]float64, n)
-	for j := range m {
-		var s float64
-		for i := range col {
-			col[i] = r.NormFloat64()
-			s += col[i] * col[i]
-		}
-		for i := range col {
-			d[i*m+j] = float32(col[i] / math.Sqrt(s))
-		}
-	}
-	t.be.Upload(t.d.Value, d)
-	t.be.Transpose(t.we.Value, t.d.Value)
+	t.be.Upload(t.we.Value, model.UnitRows(r, t.cfg.Units(), t.cfg.Inputs)) // D's columns, as rows
+	t.be.Transpose(t.d.Value, t.we.Value)
 	t.be.Fill(t.b.Value, 0)
 	t.be.Fill(t.g.Value, 1)
 	return t.be.Sync()
