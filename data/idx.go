@@ -12,6 +12,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/drsae/drsae/kernels"
 )
 
 // IDX is the file format of MNIST (http://yann.lecun.com/exdb/mnist/): a 4-byte magic number
@@ -40,8 +42,9 @@ const (
 	MagicImages = 0x00000803 // unsigned bytes, 3 dimensions [N, Rows, Cols]
 )
 
-// maxIDXBytes bounds the data of one IDX file (16 GiB), far above any data set here; it only
-// keeps the size arithmetic away from overflow.
+// maxIDXBytes bounds the data of one IDX file (16 GiB), far above any data set here; it keeps
+// the size arithmetic away from overflow. The memory cap (kernels.HostLimit, DRSAE_MAX_MEMORY)
+// is checked next: the bytes and their float32 copy must fit in it.
 const maxIDXBytes = 1 << 34
 
 // FileError is the error of every reader in this package: what went wrong with which file.
@@ -234,6 +237,10 @@ func readIDX(r io.Reader, size int64, want uint32) (*IDX, error) {
 			return nil, problem("dimensions %s claim more than %d bytes of data; the header is corrupt", dimsString(dims), int64(maxIDXBytes))
 		}
 		total *= int64(d)
+	}
+	// The bytes, and the float32 samples a data set makes of them.
+	if err := kernels.CheckHostBytes(fmt.Sprintf("dimensions %s (%d bytes, %d more as float32)", dimsString(dims), total, 4*total), 5*total); err != nil {
+		return nil, problem("%v", err)
 	}
 	if size >= 0 {
 		if size < hdr+total {

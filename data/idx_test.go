@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/drsae/drsae/kernels"
 )
 
 // idxBytes encodes an IDX file by hand (independently of WriteIDX): magic, dims, data.
@@ -137,6 +139,7 @@ func equalInts(a, b []int) bool {
 // TestIDXErrors checks that every bad file gives one error naming the file and the problem,
 // for raw and gzip files alike, and never a panic.
 func TestIDXErrors(t *testing.T) {
+	t.Setenv(kernels.MemoryEnv, "1T") // headers are judged by the data, not this host's memory (TestIDXMemoryLimit)
 	dir := t.TempDir()
 	img10 := idxBytes(MagicImages, []uint32{10, 28, 28}, randomBytes(10*28*28, 3))
 	gzTrunc := gzipBytes(t, img10)
@@ -232,4 +235,18 @@ func checkErr(t *testing.T, err error, want ...string) {
 	if n := strings.Count(err.Error(), "data: "); n != 1 {
 		t.Errorf("error %q carries the \"data: \" prefix %d times, want one error", err, n)
 	}
+}
+
+// TestIDXMemoryLimit: a small gzip file whose header claims 600×1000×1000 images is refused on
+// its header by the memory limit, before any of its 600 MB is read or allocated.
+func TestIDXMemoryLimit(t *testing.T) {
+	t.Setenv(kernels.MemoryEnv, "1G")
+	dir := t.TempDir()
+	claim := writeFile(t, dir, "claim.gz", gzipBytes(t, idxBytes(MagicImages, []uint32{600, 1000, 1000}, make([]byte, 1000))))
+	_, err := ReadImages(claim)
+	checkErr(t, err, claim, "600×1000×1000", "beyond the limit of 1.0 GiB", kernels.MemoryEnv)
+	// The same header within the limit reads on, and finds the file short.
+	t.Setenv(kernels.MemoryEnv, "4G")
+	_, err = ReadImages(claim)
+	checkErr(t, err, claim, "truncated file")
 }

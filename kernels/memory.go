@@ -24,15 +24,40 @@ type Budget struct {
 
 // NewBudget returns a budget of MemoryEnv's value, or of def where it is not set.
 func NewBudget(def int64) *Budget {
-	b := &Budget{limit: def}
-	if s := os.Getenv(MemoryEnv); s != "" {
-		n, err := ParseBytes(s)
-		if err != nil {
-			b.err = fmt.Errorf("%s=%q: %v", MemoryEnv, s, err)
-		}
-		b.limit = n
+	n, err := MemoryLimit(def)
+	return &Budget{limit: n, err: err}
+}
+
+// MemoryLimit is MemoryEnv's value, or def where it is not set; the error names a bad value.
+func MemoryLimit(def int64) (int64, error) {
+	s := os.Getenv(MemoryEnv)
+	if s == "" {
+		return def, nil
 	}
-	return b
+	n, err := ParseBytes(s)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q: %v", MemoryEnv, s, err)
+	}
+	return n, nil
+}
+
+// HostLimit is the cap on what one process reads into host memory at once (a data file, a
+// model's tensors): MemoryEnv's value, or three quarters of the host's memory, the backends'
+// default.
+func HostLimit() (int64, error) { return MemoryLimit(HostMemory() / 4 * 3) }
+
+// CheckHostBytes returns nil if bytes of host memory for what (a file, say) are within
+// HostLimit, or an error naming the limit and how to raise it.
+func CheckHostBytes(what string, bytes int64) error {
+	lim, err := HostLimit()
+	if err != nil {
+		return err
+	}
+	if bytes > lim {
+		return fmt.Errorf("%s would need %s of memory, beyond the limit of %s; set %s (bytes, or with a K, M, G or T suffix) to raise it",
+			what, FormatBytes(bytes), FormatBytes(lim), MemoryEnv)
+	}
+	return nil
 }
 
 // Limit is the cap in bytes.

@@ -7,7 +7,6 @@ import (
 	"io"
 	"maps"
 	"math"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -116,6 +115,9 @@ func downloadParams(m Module, names []string, ts []kernels.Tensor, prefix string
 	return out, nil
 }
 
+// maxConfigBytes bounds a model's JSON config (a few KiB).
+const maxConfigBytes = 16 << 20
+
 // ReadSaved reads what a saved model or checkpoint is without its tensors: the config beside a
 // model, or the header of a checkpoint. Errors name the file and the key.
 func ReadSaved(path string) (*Saved, error) {
@@ -123,6 +125,18 @@ func ReadSaved(path string) (*Saved, error) {
 	if err != nil {
 		return nil, err
 	}
+	var js []byte
+	if _, ok := meta[checkpointKey]; !ok {
+		if js, err = safetensors.ReadFile(ConfigPath(path), 1, maxConfigBytes); err != nil {
+			return nil, fmt.Errorf("model config: %w", err)
+		}
+	}
+	return decodeSaved(path, meta, js)
+}
+
+// decodeSaved is ReadSaved on what it read: the metadata of path and, for a model, the bytes of
+// its config.
+func decodeSaved(path string, meta map[string]string, config []byte) (*Saved, error) {
 	if js, ok := meta[checkpointKey]; ok {
 		s, err := decodeCheckpoint([]byte(js))
 		if err != nil {
@@ -131,13 +145,8 @@ func ReadSaved(path string) (*Saved, error) {
 		s.Meta = meta
 		return s, nil
 	}
-	cp := ConfigPath(path)
-	js, err := os.ReadFile(cp)
-	if err != nil {
-		return nil, fmt.Errorf("model config: %w", err)
-	}
 	s := &Saved{Meta: meta}
-	obj, err := parseObject(js)
+	obj, err := parseObject(config)
 	if err == nil {
 		var rest map[string]json.RawMessage
 		s.Kind, s.Config, rest, err = decodeConfig(obj, "data")
@@ -146,7 +155,7 @@ func ReadSaved(path string) (*Saved, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("model config %s: %v", cp, err)
+		return nil, fmt.Errorf("model config %s: %v", ConfigPath(path), err)
 	}
 	return s, nil
 }

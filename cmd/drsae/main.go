@@ -17,7 +17,9 @@ import (
 	"reflect"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
 )
 
 // A command is one subcommand. run parses its own flags from args.
@@ -152,17 +154,29 @@ func printDefaults(fs *flag.FlagSet) {
 
 // parseFlags parses args; a bad flag or a stray argument is a usage error.
 func parseFlags(fs *flag.FlagSet, args []string) error {
+	usage := usages[fs]
+	delete(usages, fs) // a flag set is parsed once
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			if u := usages[fs]; u != nil {
-				u()
+			if usage != nil {
+				usage()
 			}
 			return err
 		}
-		return usageError{msg: err.Error(), usage: usages[fs]}
+		return usageError{msg: printable(err.Error()), usage: usage}
 	}
 	if fs.NArg() > 0 {
-		return usageError{msg: fmt.Sprintf("unexpected argument %q", fs.Arg(0)), usage: usages[fs]}
+		return usageError{msg: fmt.Sprintf("unexpected argument %q", fs.Arg(0)), usage: usage}
 	}
 	return nil
+}
+
+// printable escapes, Go-style, a message that holds characters a terminal would not show as
+// they are (a newline in a flag's name), so that an error stays one line.
+func printable(msg string) string {
+	if strings.IndexFunc(msg, func(r rune) bool { return !unicode.IsPrint(r) }) < 0 {
+		return msg
+	}
+	q := strconv.Quote(msg)
+	return q[1 : len(q)-1]
 }

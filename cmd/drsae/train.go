@@ -87,85 +87,111 @@ written as one file after every epoch, holds everything to --resume from. A resu
 model, the schedule and the data from the checkpoint: a flag may only repeat its value there,
 except --epochs, --patience and --max-time. Ctrl-C or SIGTERM stops after the current minibatch.`
 
-func train(k *model.Kind, ck *cliKind, args []string) error {
+// trainArgs are a train command line, parsed and checked as far as it can be before the data load.
+type trainArgs struct {
+	out, resume string
+	run         runOptions
+	cfg         model.Config
+	tc          model.TrainConfig
+	spec        model.DataSpec
+	set         map[string]bool
+	keys        map[string]model.Field
+}
+
+// parseTrain reads the flags of `drsae train KIND`. With --resume, the checks against the
+// checkpoint are resumeTrain's; otherwise every flag has been validated, on the shape the data
+// will have.
+func parseTrain(k *model.Kind, ck *cliKind, args []string) (*trainArgs, error) {
 	fs := newFlags("train "+k.Name, "[flags]", ck.help+trainHelp)
 	backend := backendFlag(fs)
 	out := fs.String("out", "runs/"+k.Name+".safetensors", "where to save the model (.safetensors; config beside it, .json; checkpoint beside it, .checkpoint.safetensors)")
 	resume := fs.String("resume", "", "continue from this checkpoint, NAME.checkpoint.safetensors (--out then defaults to NAME.safetensors)")
 	maxTime := fs.Duration("max-time", 0, "wall-clock budget: stop, keeping the best model, when another epoch would not end within it (0: none)")
 	quiet := fs.Bool("quiet", false, "no progress bar: one line per epoch")
-	var df dataFlags
-	df.add(fs)
-	cfg, tc, spec := k.NewConfig(), k.NewTrain(), k.Data
+	a := &trainArgs{cfg: k.NewConfig(), tc: k.NewTrain(), spec: k.Data}
+	a.run.df.add(fs)
 	noPretrain := func(f model.Field) bool { return f.Key == "pretrain_epochs" && len(k.Phases) == 1 }
-	keys := configFlags(fs, noPretrain, cfg, &tc, &spec)
+	a.keys = configFlags(fs, noPretrain, a.cfg, &a.tc, &a.spec)
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return nil, err
 	}
-	set := setFlags(fs)
+	a.set = setFlags(fs)
+	a.out, a.resume = *out, *resume
+	a.run.backend, a.run.maxTime, a.run.quiet, a.run.outSet = *backend, *maxTime, *quiet, a.set["out"]
 	switch {
 	case !strings.HasSuffix(*out, ".safetensors"):
-		return usagef("--out %q: want a file name ending in .safetensors", *out)
+		return nil, usagef("--out %q: want a file name ending in .safetensors", *out)
 	case *maxTime < 0:
-		return usagef("--max-time %v: want ≥ 0", *maxTime)
+		return nil, usagef("--max-time %v: want ≥ 0", *maxTime)
 	}
-	if *resume != "" {
-		return resumeTrain(k, ck, *resume, *out, set, keys, runOptions{backend: *backend, maxTime: *maxTime, quiet: *quiet, df: df, outSet: set["out"]})
+	if a.resume != "" {
+		return a, nil
 	}
 	if ck.defaults != nil {
-		if err := ck.defaults(cfg, &spec, set); err != nil {
-			return err
+		if err := ck.defaults(a.cfg, &a.spec, a.set); err != nil {
+			return nil, err
 		}
 	}
-	if err := tc.Validate(); err != nil {
-		return flagError(err, keys)
+	if err := a.tc.Validate(); err != nil {
+		return nil, flagError(err, a.keys)
 	}
-	if err := spec.Validate(); err != nil {
-		return flagError(err, keys)
+	if err := a.spec.Validate(); err != nil {
+		return nil, flagError(err, a.keys)
 	}
 	// A bad flag fails before the data load, on the shape the data will have.
-	early := cfgCopy(cfg)
-	fitShape(early, provisional(spec))
+	early := cfgCopy(a.cfg)
+	fitShape(early, provisional(a.spec))
 	if err := early.Validate(); err != nil {
-		return flagError(err, keys)
+		return nil, flagError(err, a.keys)
 	}
-	inputs := dataFiles(df)
-	if ck.inputs != nil {
-		inputs = append(inputs, ck.inputs(cfg)...)
-	}
-	if err := checkOutputs(inputs, trainOutputs(*out, "")); err != nil {
-		return err
-	}
-	d, err := loadData(spec, df)
+	return a, nil
+}
+
+func train(k *model.Kind, ck *cliKind, args []string) error {
+	a, err := parseTrain(k, ck, args)
 	if err != nil {
 		return err
 	}
-	fitShape(cfg, d.train)
-	if err := cfg.Validate(); err != nil {
-		return flagError(err, keys)
+	if a.resume != "" {
+		return resumeTrain(k, ck, a.resume, a.out, a.set, a.keys, a.run)
 	}
-	if d.train.N() < tc.Batch {
-		return usagef("--batch %d: more than the %d training samples", tc.Batch, d.train.N())
+	inputs := dataFiles(a.run.df)
+	if ck.inputs != nil {
+		inputs = append(inputs, ck.inputs(a.cfg)...)
 	}
-	tc.Data = spec
-	be, err := openBackend(*backend)
+	if err := checkOutputs(inputs, trainOutputs(a.out, "")); err != nil {
+		return err
+	}
+	d, err := loadData(a.spec, a.run.df)
+	if err != nil {
+		return err
+	}
+	fitShape(a.cfg, d.train)
+	if err := a.cfg.Validate(); err != nil {
+		return flagError(err, a.keys)
+	}
+	if d.train.N() < a.tc.Batch {
+		return usagef("--batch %d: more than the %d training samples", a.tc.Batch, d.train.N())
+	}
+	a.tc.Data = a.spec
+	be, err := openBackend(a.run.backend)
 	if err != nil {
 		return err
 	}
 	defer be.Close()
-	m, err := model.NewModule(be, k.Name, cfg)
+	m, err := model.NewModule(be, k.Name, a.cfg)
 	if err != nil {
 		return err
 	}
 	defer m.Free()
-	if err := m.Init(d.train, tc.Seed); err != nil {
+	if err := m.Init(d.train, a.tc.Seed); err != nil {
 		return err
 	}
-	tr, err := model.NewTrainer(m, tc)
+	tr, err := model.NewTrainer(m, a.tc)
 	if err != nil {
 		return err
 	}
-	return runTraining(tr, ck, d, *out, runOptions{maxTime: *maxTime, quiet: *quiet})
+	return runTraining(tr, ck, d, a.out, runOptions{maxTime: a.run.maxTime, quiet: a.run.quiet})
 }
 
 // runOptions are the flags of a run that are not saved.

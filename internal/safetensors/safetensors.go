@@ -14,6 +14,7 @@ import (
 	"sort"
 
 	"github.com/drsae/drsae/internal/atomicfile"
+	"github.com/drsae/drsae/kernels"
 )
 
 // The safetensors format (https://github.com/huggingface/safetensors, "Format"):
@@ -125,10 +126,13 @@ func Save(path string, tensors []Tensor, meta map[string]string) error {
 // Any corruption — a truncated file, a header length beyond the file, bad JSON, a duplicate
 // name, offsets that do not tile the data, a dtype other than F32 — is one error naming the file
 // and, where there is one, the tensor.
+//
+// The file must be a regular file; it is read whole, and its values decoded beside it, so twice
+// its size must be within kernels.HostLimit (DRSAE_MAX_MEMORY).
 func Load(path string) (map[string]HostTensor, map[string]string, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := ReadFile(path, 2, 0)
 	if err != nil {
-		return nil, nil, err // *PathError already names the file
+		return nil, nil, err
 	}
 	tensors, meta, err := parseSafetensors(raw)
 	if err != nil {
@@ -171,6 +175,9 @@ func parseSafetensors(raw []byte) (map[string]HostTensor, map[string]string, err
 		for _, d := range h.Shape {
 			if d < 0 {
 				return nil, nil, fmt.Errorf("tensor %q has a negative dimension in shape %v", name, h.Shape)
+			}
+			if d > 0 && n > int64(len(data))/int64(d) {
+				return nil, nil, fmt.Errorf("tensor %q has shape %v, larger than the %d-byte data buffer (file truncated?)", name, h.Shape, len(data))
 			}
 			n *= int64(d)
 			if n > int64(len(data)) {
@@ -309,4 +316,34 @@ func ReadMetadata(path string) (map[string]string, error) {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	return meta, nil
+}
+
+// ReadFile reads the regular file at path whole, after checking that its size is at most most
+// bytes (where most > 0) and that factor times its size is within kernels.HostLimit
+// (DRSAE_MAX_MEMORY): what a reader that keeps factor copies of the bytes needs. A device, a
+// FIFO or a folder is refused, so that no read goes on without end.
+func ReadFile(path string, factor, most int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err // *PathError already names the file
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	if most > 0 && st.Size() > most {
+		return nil, fmt.Errorf("%s: %d bytes, more than the %s such a file may have", path, st.Size(), kernels.FormatBytes(most))
+	}
+	if err := kernels.CheckHostBytes(fmt.Sprintf("%s: reading its %d bytes", path, st.Size()), factor*st.Size()); err != nil {
+		return nil, err
+	}
+	raw := make([]byte, st.Size())
+	if _, err := io.ReadFull(f, raw); err != nil {
+		return nil, fmt.Errorf("%s: %d bytes expected: %v (file changed while read?)", path, st.Size(), err)
+	}
+	return raw, nil
 }

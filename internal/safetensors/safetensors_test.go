@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/drsae/drsae/kernels"
 )
 
 func TestSafetensorsRoundTrip(t *testing.T) {
@@ -186,6 +188,8 @@ func TestSafetensorsCorrupt(t *testing.T) {
 		{"duplicate", withHeader(`{"A":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"A":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, 4), `"A" appears twice`},
 		{"missing offsets", withHeader(`{"A":{"dtype":"F32","shape":[1]}}`, 4), `"A" needs dtype, shape and data_offsets`},
 		{"unknown field", withHeader(`{"A":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"x":1}}`, 4), `"A"`},
+		// Π shape wraps to 0 in int64 (4·2⁶² = 2⁶⁴): a tensor of no data but a huge shape.
+		{"shape overflow", withHeader(`{"A":{"dtype":"F32","shape":[4,4611686018427387904],"data_offsets":[0,0]},"B":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}`, 16), `"A" has shape [4 4611686018427387904], larger than the 16-byte`},
 		{"negative dim", withHeader(`{"A":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}`, 4), "negative"},
 		{"bad metadata", withHeader(`{"__metadata__":{"a":1}}`, 0), "__metadata__"},
 		{"garbage after header", withHeader(`{} x`, 0), "after the header"},
@@ -206,6 +210,13 @@ func TestSafetensorsCorrupt(t *testing.T) {
 		if strings.Count(err.Error(), "\n") > 0 {
 			t.Errorf("%s: error spans several lines: %q", c.name, err)
 		}
+	}
+	if _, _, err := Load("/dev/zero"); err == nil || !strings.Contains(err.Error(), "/dev/zero: not a regular file") {
+		t.Errorf("/dev/zero: error %v", err)
+	}
+	t.Setenv(kernels.MemoryEnv, "40") // twice the file's bytes must fit
+	if _, _, err := Load(good); err == nil || !strings.Contains(err.Error(), good) || !strings.Contains(err.Error(), kernels.MemoryEnv) {
+		t.Errorf("a file beyond %s: error %v", kernels.MemoryEnv, err)
 	}
 	if _, _, err := Load(filepath.Join(dir, "missing.safetensors")); err == nil || !strings.Contains(err.Error(), "missing.safetensors") {
 		t.Errorf("missing file: error %v", err)

@@ -1,0 +1,7 @@
+package model
+
+// For the tests of package model_test.
+var (
+	DecodeSaved = decodeSaved
+	ConfigJSON  = configJSON
+)
