@@ -5,7 +5,7 @@ TIMEOUT  ?= 30m
 PKGS      = $$($(GO) list ./... | grep -v '/gpu/glfw$$')
 # The model tests that run again on the GPU backend: gradients, closed forms, optimality, exact
 # resumption of every kind, and the whole DrSAE step compared with the cpu backend at the paper's size.
-GPU_MODEL_TESTS = Gradient|Adjoint|ConvLoss|Stacked|IsISTA|DrSAEISTA|Optimality|ISTAIterates|ISTAOrthonormal|BackendsAgree|Resume|MeasureCodes
+GPU_MODEL_TESTS = Gradient|LateralProjection|LocalLayout|LocalDecoderProjection|Adjoint|ConvLoss|Stacked|IsISTA|DrSAEISTA|Optimality|ISTAIterates|ISTAOrthonormal|BackendsAgree|Resume|MeasureCodes
 
 .PHONY: all deps build run test check bench reproduce clean fuzz
 
@@ -48,7 +48,9 @@ FUZZTIME ?= 60s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzReadIDX$$' -fuzztime $(FUZZTIME) ./data
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/safetensors
-	$(GO) test -run '^$$' -fuzz '^FuzzReadSaved$$' -fuzztime $(FUZZTIME) ./model/drsae
+	$(GO) test -run '^$$' -fuzz '^FuzzReadSaved$$' -fuzztime $(FUZZTIME) ./model
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeGray$$' -fuzztime $(FUZZTIME) ./data
+	$(GO) test -run '^$$' -fuzz '^FuzzTrainFlags$$' -fuzztime $(FUZZTIME) ./cmd/drsae
 
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -2,8 +2,10 @@
 // one Trainer that trains them all, their files, and the sparse inference they share. The kinds
 // live in packages of their own: model/dict (dictionary learning), model/lista (LISTA),
 // model/drsae (the discriminative recurrent sparse auto-encoder), model/topo (group-sparse and
-// topographic auto-encoders) and model/conv (convolutional group-sparse auto-encoders, stacked,
-// and the classifier on their features).
+// topographic auto-encoders), model/conv (convolutional group-sparse auto-encoders, stacked,
+// and the classifier on their features), model/lateral (sparse coding with lateral inhibition
+// through a learned, tree-structured S) and model/local (locally connected auto-encoders on
+// whole images, whose orientation maps are measured for pinwheels).
 //
 // # The pieces
 //

@@ -7,7 +7,9 @@ import (
 	_ "github.com/drsae/drsae/model/conv"
 	_ "github.com/drsae/drsae/model/dict"
 	_ "github.com/drsae/drsae/model/drsae"
+	_ "github.com/drsae/drsae/model/lateral"
 	_ "github.com/drsae/drsae/model/lista"
+	_ "github.com/drsae/drsae/model/local"
 	_ "github.com/drsae/drsae/model/topo"
 )
 

@@ -1,0 +1,275 @@
+package local
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/drsae/drsae/kernels"
+	"github.com/drsae/drsae/model"
+)
+
+// LocalSparseAE is the locally connected sparse auto-encoder. For an image x [Rows, Cols]:
+//
+//	encoder:  z_u = g_u · max(0, ⟨W_u, x|window(u)⟩ − b_u)    a filter W_u, bias b_u, gain g_u per unit
+//	decoder:  x̂ = Σ_u z_u · D_u placed on window(u)            D_u of norm ≤ 1
+//	loss:     ½‖x − x̂‖² + λ Σ_cells √(ε + Σ_{u∈cell} w_u z_u²)
+//
+// Nothing is shared between units: W and D are [Ho, Wo, Site², 1, F, F] (the locally connected
+// op's layout), b and g are [Units] in the code's order [Site², Ho, Wo]. The encoder is
+// kernels' LocalForward with W, the decoder its adjoint LocalBackwardData with D, and the complex
+// cells are PoolNorms over windows of neighbouring units on the map (Config.Layout). In PyTorch,
+// with t = safetensors.torch.load_file(path), x [N, 1, H, W], K = Site² and
+// patches = x.unfold(2, F, s).unfold(3, F, s) ([N, 1, Ho, Wo, F, F]):
+//
+//	a = einsum("ijkcpq,ncijpq->nkij", t["W"], patches)
+//	z = t["g"].view(K, Ho, Wo) * relu(a - t["b"].view(K, Ho, Wo))
+//	x_hat = fold(einsum("ijkcpq,nkij->ncpqij", t["D"], z).reshape(N, F*F, Ho*Wo), (H, W), F, stride=s)
+type LocalSparseAE struct {
+	cfg        Config
+	be         kernels.Backend
+	geo        kernels.Conv2D
+	Layout     *kernels.PoolLayout
+	Pools      kernels.Pools
+	params     []*model.Param // W, b, g, D
+	w, b, g, d *model.Param
+}
+
+var _ model.Module = (*LocalSparseAE)(nil)
+var _ model.BatchLimiter = (*LocalSparseAE)(nil)
+
+// New allocates a model with zero parameters and copies its complex cells to the device.
+func New(be kernels.Backend, cfg Config) (*LocalSparseAE, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("local config: %w", err)
+	}
+	layout, err := cfg.Layout()
+	if err != nil {
+		return nil, fmt.Errorf("local: %w", err)
+	}
+	ho, wo := cfg.Positions()
+	k, f, m := cfg.Site*cfg.Site, cfg.Filter, cfg.Units()
+	filters := []int{ho, wo, k, 1, f, f}
+	ps, err := model.NewParams(be, []string{"W", "b", "g", "D"}, [][]int{filters, {m}, {m}, filters})
+	if err != nil {
+		return nil, fmt.Errorf("local: %d weights per filter bank: %w", cfg.Weights(), err)
+	}
+	l := &LocalSparseAE{cfg: cfg, be: be, geo: cfg.Geometry(), Layout: layout, params: ps, w: ps[0], b: ps[1], g: ps[2], d: ps[3]}
+	if l.Pools, err = be.NewPools(layout); err != nil {
+		l.Free()
+		return nil, fmt.Errorf("local: %w", err)
+	}
+	l.d.LRScale = cfg.DecoderLRScale
+	l.d.Project = func(x kernels.Tensor) { be.ProjectNormBall(be.Reshape(x, m, f*f), 1, kernels.PerRow) }
+	return l, nil
+}
+
+func (l *LocalSparseAE) Kind() string             { return Kind }
+func (l *LocalSparseAE) Config() model.Config     { return &l.cfg }
+func (l *LocalSparseAE) Backend() kernels.Backend { return l.be }
+func (l *LocalSparseAE) Params() []*model.Param   { return l.params }
+func (l *LocalSparseAE) Phases() []string         { return phases }
+func (l *LocalSparseAE) Criterion() string        { return "loss" }
+
+// Free releases the parameters and the pools.
+func (l *LocalSparseAE) Free() {
+	model.FreeParams(l.be, l.params)
+	if l.Pools != nil {
+		l.be.FreePools(l.Pools)
+		l.Pools = nil
+	}
+}
+
+// Init draws every encoder filter from a Gaussian with unit norm, starts the decoder as the
+// encoder's adjoint (D = W), b = 0, and a gain g = stride/(Site·F) (1/√(filters covering a
+// pixel)), which keeps the first reconstructions near the images' scale. The same seed gives the
+// same model.
+func (l *LocalSparseAE) Init(_ *model.Samples, seed uint64) error {
+	c := l.cfg
+	l.be.Upload(l.w.Value, model.UnitRows(rand.New(rand.NewPCG(seed, 0x10ca1)), c.Units(), c.Filter*c.Filter))
+	l.be.Copy(l.d.Value, l.w.Value)
+	l.be.Fill(l.b.Value, 0)
+	cover := float64(c.Site*c.Site*c.Filter*c.Filter) / float64(c.Stride*c.Stride)
+	l.be.Fill(l.g.Value, float32(1/math.Sqrt(cover)))
+	return l.be.Sync()
+}
+
+// work holds one batch size's buffers.
+type work struct {
+	x, r    kernels.Tensor // [B, H·W]: the images; the residual x̂ − x
+	a, u, z kernels.Tensor // [B, m]: W ⋆ x; max(0, a − b); the code g ⊙ u
+	dz, tmp kernels.Tensor // [B, m]
+	da      kernels.Tensor // [B, m]
+	p, lam  kernels.Tensor // [B, P]: the complex cells; λ/B everywhere
+	ones    kernels.Tensor // [1, B]
+	sums    *model.Scalars
+	all     []kernels.Tensor
+	be      kernels.Backend
+}
+
+func (w *work) Size() int               { return w.x.Shape()[0] }
+func (w *work) Inputs() kernels.Tensor  { return w.x }
+func (w *work) Targets() kernels.Tensor { return nil }
+func (w *work) Free() {
+	model.FreeTensors(w.be, w.all...)
+	if w.sums != nil {
+		w.sums.Free()
+	}
+}
+
+// sampleFloats is the largest row of one image's buffers, in floats.
+func (l *LocalSparseAE) sampleFloats() int {
+	return max(l.cfg.Inputs, l.cfg.Units(), l.Layout.NumPools())
+}
+
+// evalBytes bounds the buffers of evaluation and encoding batches.
+const evalBytes = 256 << 20
+
+// MaxBatch is the largest batch that evaluation and encoding run at once: every buffer within
+// one storage block of the device, all of them within 256 MiB.
+func (l *LocalSparseAE) MaxBatch() int {
+	c := l.cfg
+	per := 4 * int64(2*c.Inputs+6*c.Units()+2*l.Layout.NumPools()+1)
+	block := l.be.Info().MaxBytes / (4 * int64(l.sampleFloats()))
+	return int(max(1, min(evalBytes/per, block)))
+}
+
+// NewWork allocates the buffers of passes over b images.
+func (l *LocalSparseAE) NewWork(b int) (model.Work, error) {
+	c := l.cfg
+	n, m, p := c.Inputs, c.Units(), l.Layout.NumPools()
+	if bytes := 4 * int64(b) * int64(l.sampleFloats()); bytes > l.be.Info().MaxBytes {
+		return nil, fmt.Errorf("local: a batch of %d images needs tensors of %s (%d units, %d complex cells, %d pixels per image), more than the %s the %s backend holds in one tensor: lower batch (at most %d)",
+			b, kernels.FormatBytes(bytes), m, p, n, kernels.FormatBytes(l.be.Info().MaxBytes), l.be.Info().Name, l.be.Info().MaxBytes/(4*int64(l.sampleFloats())))
+	}
+	ts, err := model.NewTensors(l.be, []int{b, n}, []int{b, n}, []int{b, m}, []int{b, m}, []int{b, m}, []int{b, m},
+		[]int{b, m}, []int{b, m}, []int{b, p}, []int{b, p}, []int{1, b})
+	if err != nil {
+		return nil, fmt.Errorf("local: buffers for %d images: %w", b, err)
+	}
+	w := &work{x: ts[0], r: ts[1], a: ts[2], u: ts[3], z: ts[4], dz: ts[5], tmp: ts[6], da: ts[7], p: ts[8], lam: ts[9], ones: ts[10], all: ts, be: l.be}
+	if w.sums, err = model.NewScalars(l.be, 3); err != nil {
+		w.Free()
+		return nil, err
+	}
+	l.be.Fill(w.ones, 1)
+	l.be.Fill(w.lam, float32(c.Lambda/float64(b)))
+	return w, nil
+}
+
+// views as NCHW tensors.
+func (l *LocalSparseAE) image(t kernels.Tensor) kernels.Tensor {
+	return l.be.Reshape(t, t.Shape()[0], 1, l.cfg.Rows, l.cfg.Cols)
+}
+func (l *LocalSparseAE) codeMaps(t kernels.Tensor) kernels.Tensor {
+	ho, wo := l.cfg.Positions()
+	return l.be.Reshape(t, t.Shape()[0], l.cfg.Site*l.cfg.Site, ho, wo)
+}
+
+// encode computes A = W ⋆ x, U = max(0, A − b), Z = g ⊙ U and the complex cells of the batch in w.
+func (l *LocalSparseAE) encode(w *work) {
+	be := l.be
+	be.LocalForward(l.codeMaps(w.a), l.image(w.x), l.w.Value, l.geo)
+	be.PosShrink(w.u, w.a, l.b.Value)
+	be.BroadcastMul(w.z, w.u, l.g.Value, kernels.PerCol)
+	be.PoolNorms(w.p, w.z, l.Pools, float32(l.cfg.Eps))
+}
+
+// Forward computes the code, the complex cells and the residual R = x̂ − x.
+func (l *LocalSparseAE) Forward(mw model.Work, _ int) error {
+	w := mw.(*work)
+	l.encode(w)
+	l.be.LocalBackwardData(l.image(w.r), l.codeMaps(w.z), l.d.Value, l.geo)
+	l.be.Axpby(-1, w.x, 1, w.r)
+	return nil
+}
+
+// Backward writes the gradients of the batch mean of the loss:
+//
+//	dZ = (D ⋆ R + λ ∂cells/∂z)/B      (the decoder's adjoint is the locally connected op with D)
+//	dD = Σ_n R ⋆ Z/B,  dg = Σ_n dZ ⊙ U,  dA = dZ ⊙ g ⊙ [A > b],  db = −Σ_n dA,  dW = Σ_n x ⋆ dA
+func (l *LocalSparseAE) Backward(mw model.Work, _ int) {
+	w, be := mw.(*work), l.be
+	inv := 1 / float32(w.Size())
+	be.LocalForward(l.codeMaps(w.tmp), l.image(w.r), l.d.Value, l.geo)
+	be.PoolNormsBackward(w.dz, w.lam, w.z, w.p, l.Pools)
+	be.Axpby(inv, w.tmp, 1, w.dz)
+	be.Axpby(inv, w.z, 0, w.tmp)
+	be.LocalBackwardFilter(l.d.Grad, l.image(w.r), l.codeMaps(w.tmp), l.geo)
+	be.Hadamard(w.tmp, w.dz, w.u)
+	be.Gemm(false, false, 1, w.ones, w.tmp, 0, be.Reshape(l.g.Grad, 1, l.cfg.Units()))
+	be.BroadcastMul(w.tmp, w.dz, l.g.Value, kernels.PerCol)
+	be.PosShrinkBackward(w.da, l.b.Grad, w.tmp, w.a, l.b.Value)
+	be.LocalBackwardFilter(l.w.Grad, l.image(w.x), l.codeMaps(w.da), l.geo)
+}
+
+// Loss reads back "recon" ½‖x − x̂‖², "penalty" Σ_cells √(ε + Σ w z²) (without λ), "loss"
+// recon + λ·penalty and "active", the fraction of non-zero units (each summed over images).
+func (l *LocalSparseAE) Loss(mw model.Work, _ int) (model.Sums, error) {
+	w := mw.(*work)
+	w.sums.Sum(w.r, kernels.ReduceSquares)
+	w.sums.Sum(w.p, kernels.ReduceSum)
+	w.sums.Count(w.z, 0)
+	v, err := w.sums.Read()
+	if err != nil {
+		return model.Sums{}, err
+	}
+	s := model.Sums{N: w.Size()}
+	s.Set("loss", v[0]/2+l.cfg.Lambda*v[1])
+	s.Set("recon", v[0]/2)
+	s.Set("penalty", v[1])
+	s.Set("active", v[2]/float64(l.cfg.Units()))
+	return s, nil
+}
+
+// Code is the code z [B, Units] of the last Forward, in the order [Site², Ho, Wo] (MapIndex).
+func (l *LocalSparseAE) Code(mw model.Work) kernels.Tensor { return mw.(*work).z }
+
+// Pooled is the complex cells' responses [B, P] of the last Forward.
+func (l *LocalSparseAE) Pooled(mw model.Work) kernels.Tensor { return mw.(*work).p }
+
+// MapFilters downloads the decoder's (decoder true) or the encoder's filters in map order:
+// [mapH·mapW, F²], row r·mapW + c the filter of the unit at row r, column c of the map.
+func (l *LocalSparseAE) MapFilters(decoder bool) ([]float32, error) {
+	p := l.w
+	if decoder {
+		p = l.d
+	}
+	host := make([]float32, p.Value.Len())
+	if err := l.be.Download(host, p.Value); err != nil {
+		return nil, err
+	}
+	return l.cfg.ToMapOrder(host), nil
+}
+
+// ToMapOrder rearranges filters w [Ho, Wo, Site², F, F] (W's or D's layout) into map order
+// [mapH·mapW, F²].
+func (c Config) ToMapOrder(w []float32) []float32 {
+	h, mw := c.MapSize()
+	ho, wo := c.Positions()
+	ff, k := c.Filter*c.Filter, c.Site*c.Site
+	if len(w) != ho*wo*k*ff {
+		panic(fmt.Sprintf("local: ToMapOrder: %d values, want %d×%d×%d×%d", len(w), ho, wo, k, ff))
+	}
+	out := make([]float32, len(w))
+	for r := range h {
+		for col := range mw {
+			i, a := r/c.Site, r%c.Site
+			j, b := col/c.Site, col%c.Site
+			src := ((i*wo+j)*k + a*c.Site + b) * ff
+			copy(out[(r*mw+col)*ff:(r*mw+col+1)*ff], w[src:src+ff])
+		}
+	}
+	return out
+}
+
+// OrientationMap measures the preferred orientation of every unit's decoder filter (FilterOrientation)
+// and lays them out on the map.
+func (l *LocalSparseAE) OrientationMap() (*OrientationMap, error) {
+	f, err := l.MapFilters(true)
+	if err != nil {
+		return nil, err
+	}
+	h, w := l.cfg.MapSize()
+	return NewOrientationMap(f, l.cfg.Filter, h, w, l.cfg.Torus), nil
+}
