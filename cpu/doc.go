@@ -5,7 +5,9 @@
 //
 //   - No cgo. The package builds with CGO_ENABLED=0 on any architecture. On amd64 with AVX2 and
 //     FMA, Gemm runs an assembly micro-kernel chosen at run time; elsewhere a pure-Go one.
-//     Info().Extra["gemm"] names the kernel in use. The plain-loop reference Gemm (gemm_ref.go)
+//     DRSAE_CPU_GEMM=avx2 or go picks one of those; an AVX-512 kernel (a 12×32 block of C in
+//     zmm registers, its own blocking) is in the tree but has not yet run on an AVX-512 CPU, and
+//     runs only where DRSAE_CPU_GEMM=avx512 asks for it. Info().Extra["gemm"] names the kernel in use. The plain-loop reference Gemm (gemm_ref.go)
 //     sits beside the blocked product, and the tests compare the two.
 //   - Ops are synchronous: when an op returns, its output is written. Sync and Download never
 //     return an error.

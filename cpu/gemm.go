@@ -1,6 +1,8 @@
 package cpu
 
 import (
+	"os"
+	"strings"
 	"sync"
 
 	"github.com/drsae/drsae/kernels"
@@ -9,14 +11,30 @@ import (
 // gemmKernel is a micro-kernel of the blocked product: it adds the product of an mr×k sliver of
 // packed A and a k×nr sliver of packed B, times α, to an mr×nr block of C:
 // c[i·ldc+j] += α·Σ_{p<k} a[p·mr+i]·b[p·nr+j], for k ≥ 1.
+//
+// A kernel with a product of its own (blocking, packing and threads fitted to it) runs that
+// for every product with m, n, k ≥ 1 and α ≠ 0; the others run gemmBlocked.
 type gemmKernel struct {
-	name   string
-	mr, nr int
-	fn     func(k int, alpha float32, a, b, c []float32, ldc int)
+	name    string
+	mr, nr  int
+	fn      func(k int, alpha float32, a, b, c []float32, ldc int)
+	product func(be *Backend, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 }
 
-// bestGemmKernel is the fastest micro-kernel this CPU runs.
-func bestGemmKernel() *gemmKernel { return gemmKernels()[0] }
+// bestGemmKernel is the fastest micro-kernel this CPU runs, or the one DRSAE_CPU_GEMM names
+// by the first word of its name (avx512, avx2, go) where this CPU runs it; a name it cannot
+// run leaves the fastest (Info().Extra["gemm"] says which runs).
+func bestGemmKernel() *gemmKernel {
+	ks := gemmKernels()
+	if want := os.Getenv("DRSAE_CPU_GEMM"); want != "" {
+		for _, k := range ks {
+			if first, _, _ := strings.Cut(k.name, " "); first == want {
+				return k
+			}
+		}
+	}
+	return ks[0]
+}
 
 // Block sizes of the blocked product (Goto and van de Geijn, "Anatomy of high-performance matrix
 // multiplication", 2008). A k×nr sliver of packed B (16 KiB at kc = 256) stays in L1 while it
@@ -48,6 +66,10 @@ func (be *Backend) Gemm(transA, transB bool, alpha float32, a, b kernels.Tensor,
 // gemmFast is gemmRef's contract (same arguments) computed by the blocked product with the
 // micro-kernel kern, in float32.
 func (be *Backend) gemmFast(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if kern.product != nil && alpha != 0 && m > 0 && n > 0 && k > 0 {
+		kern.product(be, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
 	if beta != 1 {
 		be.parallelFor(m, m*n, func(lo, hi int) {
 			for i := lo; i < hi; i++ {

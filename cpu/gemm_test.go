@@ -36,32 +36,39 @@ func TestGemmFastMatchesReference(t *testing.T) {
 				for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
 					for _, ab := range params {
 						name := fmt.Sprintf("%s/threads=%d/%dx%dx%d/tA=%v,tB=%v/α=%v,β=%v", kern.name, threads, m, n, k, tr[0], tr[1], ab[0], ab[1])
-						a, b := randSlice(r, m*k), randSlice(r, k*n)
-						lda, ldb := k, n
-						if tr[0] {
-							lda = m
-						}
-						if tr[1] {
-							ldb = k
-						}
-						c0 := randSlice(r, m*n)
-						if ab[1] == 0 {
-							for i := range c0 {
-								c0[i] = float32(math.NaN())
-							}
-						}
-						want, got := append([]float32(nil), c0...), append([]float32(nil), c0...)
-						gemmRef(tr[0], tr[1], m, n, k, ab[0], a, lda, b, ldb, ab[1], want, n)
-						be.gemmFast(kern, tr[0], tr[1], m, n, k, ab[0], a, lda, b, ldb, ab[1], got, n)
-						tol := 1e-5 * float64(k+1)
-						for i := range want {
-							if d := math.Abs(float64(got[i] - want[i])); !(d <= tol) {
-								t.Fatalf("%s: C[%d,%d] = %v, want %v", name, i/n, i%n, got[i], want[i])
-							}
-						}
+						checkGemmFast(t, name, be, kern, r, tr[0], tr[1], m, n, k, ab[0], ab[1])
 					}
 				}
 			}
+		}
+	}
+}
+
+// checkGemmFast runs the blocked product with kern on random inputs (C full of NaN when β = 0,
+// which must not be read) and fails unless it matches the reference within 1e-5·(k+1).
+func checkGemmFast(t *testing.T, name string, be *Backend, kern *gemmKernel, r *rand.Rand, tA, tB bool, m, n, k int, alpha, beta float32) {
+	t.Helper()
+	a, b := randSlice(r, m*k), randSlice(r, k*n)
+	lda, ldb := k, n
+	if tA {
+		lda = m
+	}
+	if tB {
+		ldb = k
+	}
+	c0 := randSlice(r, m*n)
+	if beta == 0 {
+		for i := range c0 {
+			c0[i] = float32(math.NaN())
+		}
+	}
+	want, got := append([]float32(nil), c0...), append([]float32(nil), c0...)
+	gemmRef(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, want, n)
+	be.gemmFast(kern, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, got, n)
+	tol := 1e-5 * float64(k+1)
+	for i := range want {
+		if d := math.Abs(float64(got[i] - want[i])); !(d <= tol) {
+			t.Fatalf("%s: C[%d,%d] = %v, want %v", name, i/n, i%n, got[i], want[i])
 		}
 	}
 }
