@@ -3,6 +3,7 @@ package gpu
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -85,9 +86,49 @@ func New(opts ...Option) (*Backend, error) {
 	if b.cfg.maxBytes > 0 {
 		b.lim.maxBytes = min(b.lim.maxBytes, b.cfg.maxBytes)
 	}
+	if b.cfg.maxShared > 0 {
+		b.lim.maxShared = min(b.lim.maxShared, b.cfg.maxShared)
+	}
 	b.info.MaxBytes = b.lim.maxBytes
 	b.info.MaxWorkGroupCount = b.lim.maxGroups
+	b.info.MaxSharedBytes = b.lim.maxShared
+	if err := b.lim.enough(b.info.Device); err != nil {
+		b.Close()
+		return nil, err
+	}
 	return b, nil
+}
+
+// The least of each limit that the shaders need: eight storage blocks in one dispatch, work
+// groups of 256 invocations, and 24 KiB of shared memory (the tiles of Conv2DBackwardData's
+// tiled shader, bwdXS + bwdWS floats; every other shader stages at most 16 KiB). OpenGL 4.3
+// guarantees more of each (8 blocks, 1024 invocations, 32 KiB), so only a driver below the
+// standard is refused.
+const (
+	needInvocations = 256
+	needShared      = 4 * (bwdXS + bwdWS)
+)
+
+// enough returns an error naming every limit of device below what the shaders need.
+func (l limits) enough(device string) error {
+	var low []string
+	if l.maxBlocks < maxBindings {
+		low = append(low, fmt.Sprintf("GL_MAX_COMPUTE_SHADER_STORAGE_BLOCKS = %d (want %d)", l.maxBlocks, maxBindings))
+	}
+	if l.maxInvocation < needInvocations || l.maxLocal[0] < needInvocations {
+		low = append(low, fmt.Sprintf("GL_MAX_COMPUTE_WORK_GROUP_INVOCATIONS = %d, GL_MAX_COMPUTE_WORK_GROUP_SIZE[0] = %d (want %d)",
+			l.maxInvocation, l.maxLocal[0], needInvocations))
+	}
+	if l.maxShared < needShared {
+		low = append(low, fmt.Sprintf("GL_MAX_COMPUTE_SHARED_MEMORY_SIZE = %d bytes (want %d)", l.maxShared, needShared))
+	}
+	if l.maxBytes <= 0 {
+		low = append(low, fmt.Sprintf("GL_MAX_SHADER_STORAGE_BLOCK_SIZE = %d bytes", l.maxBytes))
+	}
+	if len(low) == 0 {
+		return nil
+	}
+	return fmt.Errorf("gpu: %s is below what the shaders need: %s", device, strings.Join(low, "; "))
 }
 
 // Probe creates a backend, reads its Info, and closes it: what `drsae info` prints.

@@ -87,6 +87,7 @@ type config struct {
 	context   string
 	maxGroups int               // if > 0, pretend GL_MAX_COMPUTE_WORK_GROUP_COUNT is this (tests)
 	maxBytes  int64             // if > 0, pretend GL_MAX_SHADER_STORAGE_BLOCK_SIZE is this (tests)
+	maxShared int               // if > 0, pretend GL_MAX_COMPUTE_SHARED_MEMORY_SIZE is this (tests)
 	shaders   map[string]string // replacement shader sources by file name (tests)
 }
 
@@ -105,6 +106,11 @@ func withMaxGroups(n int) Option {
 // withMaxBytes lowers the storage-block limit, so tests can check the refusal cheaply.
 func withMaxBytes(n int64) Option {
 	return func(c *config) { c.maxBytes = n }
+}
+
+// withMaxShared lowers the shared-memory limit, so tests can check the refusal.
+func withMaxShared(n int) Option {
+	return func(c *config) { c.maxShared = n }
 }
 
 // withShader replaces the source of one shader file (tests of compile-error reporting).

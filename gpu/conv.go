@@ -33,18 +33,35 @@ const (
 	convReduceWide  = 256
 )
 
-// convBudget bounds the loop iterations of one dispatch of a convolution shader in each
-// invocation. Mesa llvmpipe ends a shader invocation's loops after 65,535 iterations in all
-// (LP_MAX_TGSI_LOOP_ITERATIONS, shared by every loop of the shader; see gemmSplitK), and the
-// shaders loop over the input channels (forward), the output channels (backward data) or the
-// samples (local backward filter), with loops over the taps inside: thousands of channels with
-// 5×5 kernels, or 70,000 samples, came back silently wrong. So the Go side sums over parts of
-// those, each dispatch after the first adding into the output (P0, P1, ADD_TO: convDispatch).
-// One channel whose taps alone pass the limit (kernels of some 250×250) is not split further.
-const convBudget = 32768
+// loopBudget bounds the loop iterations of one dispatch in each invocation, for the shaders whose
+// loops are as long as a sum of the op (a convolution's channels and taps, a pool's members, a
+// window's taps). Mesa llvmpipe ends a shader invocation's loops after 65,535 iterations in all
+// (LP_MAX_TGSI_LOOP_ITERATIONS, shared by every loop of the shader; see gemmSplitK): thousands of
+// channels with 5×5 kernels, 70,000 samples, a pool of 70,000 units or a 300×300 window came
+// back silently wrong. So the Go side sums over parts of those, each dispatch after the first
+// adding into the output (for the convolutions P0, P1, ADD_TO: convDispatch). What cannot be
+// split further — one channel's taps, one row of a pooling window, the windows that reach one
+// pixel in L2Pool2DBackward — is refused past loopMax (loopFits), with an error naming the limit.
+const (
+	loopBudget = 32768
+	loopMax    = 65535 - 1024 // llvmpipe's limit, less a margin for the grid-stride loop
+)
 
-// convPart is how many items of a sum, costing perItem iterations each, one dispatch takes.
-func convPart(perItem int) int { return max(1, convBudget/max(1, perItem)) }
+// loopPart is how many items of a sum, costing perItem iterations each, one dispatch takes.
+func loopPart(perItem int) int { return max(1, loopBudget/max(1, perItem)) }
+
+// loopFits reports whether an item of perItem loop iterations, which op cannot split, fits in
+// one dispatch; when it does not, op is refused: the next Sync returns an error naming what and
+// the limit, and later ops are skipped.
+func (b *Backend) loopFits(op, what string, perItem int) bool {
+	if perItem <= loopMax {
+		return true
+	}
+	err := fmt.Errorf("gpu: %s: %s takes %d loop iterations in one shader invocation, past the %d this backend "+
+		"allows (Mesa llvmpipe's LP_MAX_TGSI_LOOP_ITERATIONS, 65,535, cuts longer loops short)", op, what, perItem, loopMax)
+	b.submit(&command{kind: cmdHost, op: op, fn: func() error { return err }})
+	return false
+}
 
 // convDispatch submits c once per part of [0, total) of size part, with P0, P1 and ADD_TO set
 // after the sizes, each part adding into the output of the ones before: over count work
@@ -128,14 +145,17 @@ func (b *Backend) conv2DForward(y, x, w kernels.Tensor, d kernels.ConvDims, tile
 			tiles := convTiles(d.Ho, convTH*v.py) * convTiles(d.Wo, convTW*v.px)
 			// Per input channel: staging the window and the filters, then the taps.
 			perC := 2 + convTiles(rows*cols, convLocal) + convTiles(v.block/4*d.KH*d.KW, convLocal) + d.KH*(1+d.KW)
-			b.convDispatch(c, d.C, convPart(perC), d.N*convTiles(d.K, v.block)*tiles, false)
+			b.convDispatch(c, d.C, loopPart(perC), d.N*convTiles(d.K, v.block)*tiles, false)
 			return
 		}
+	}
+	if !b.loopFits(op, "one channel of a kernel of "+taps(d), 1+d.KH*(1+d.KW)) {
+		return
 	}
 	c := b.kernel(op, b.program("conv2d_forward.comp", convElemLocal, ""))
 	c.in(xt).in(wt).out(yt)
 	convUniforms(&c, d)
-	b.convDispatch(c, d.C, convPart(1+d.KH*(1+d.KW)), yt.n, true)
+	b.convDispatch(c, d.C, loopPart(1+d.KH*(1+d.KW)), yt.n, true)
 }
 
 // Conv2DBackwardData: dx = the adjoint of Conv2DForward in x, applied to dy:
@@ -173,13 +193,16 @@ func (b *Backend) conv2DBackwardData(dx, dy, w kernels.Tensor, d kernels.ConvDim
 		tiles := convTiles(d.H, convTH*py) * convTiles(d.W, convTW*px)
 		// Per four output channels (the shader's step): staging dy and the filters, the taps.
 		per4 := 2 + convTiles(rows*cols, convLocal) + convTiles(v.block*d.KH*d.KW, convLocal) + d.KH*(1+d.KW)
-		b.convDispatch(c, d.K, 4*convPart(per4), d.N*convTiles(d.C, v.block)*tiles, false)
+		b.convDispatch(c, d.K, 4*loopPart(per4), d.N*convTiles(d.C, v.block)*tiles, false)
+		return
+	}
+	if !b.loopFits(op, "one channel of a kernel of "+taps(d), 1+d.KH*(1+d.KW)) {
 		return
 	}
 	c := b.kernel(op, b.program("conv2d_backward_data.comp", convElemLocal, ""))
 	c.in(dyt).in(wt).out(dxt)
 	convUniforms(&c, d)
-	b.convDispatch(c, d.K, convPart(1+d.KH*(1+d.KW)), dxt.n, true)
+	b.convDispatch(c, d.K, loopPart(1+d.KH*(1+d.KW)), dxt.n, true)
 }
 
 // Conv2DBackwardFilter: dw[k,c,p,q] = Σ_{n,i,j} dy[n,k,i,j]·x[n,c, i·sh+p−ph, j·sw+q−pw].
@@ -192,11 +215,17 @@ func (b *Backend) Conv2DBackwardFilter(dw, x, dy kernels.Tensor, g kernels.Conv2
 	if d.N*d.Ho*d.Wo >= convReduceLocal*convReduceWide {
 		local = convReduceWide
 	}
-	c := b.kernel(op, b.program("conv2d_backward_filter.comp", local, ""))
-	c.in(xt).in(dyt).out(dwt)
-	convUniforms(&c, d)
-	// One group per 4 filters × 4 taps of a row.
-	b.groups(&c, convTiles(d.K, 4)*d.C*d.KH*convTiles(d.KW, 4))
+	prog := b.program("conv2d_backward_filter.comp", local, "")
+	// One group per 4 filters × 4 taps of a row, each invocation taking every local-th term, in
+	// parts of loopBudget terms per invocation.
+	terms, part := d.N*d.Ho*d.Wo, loopBudget*local
+	for t0 := 0; t0 == 0 || t0 < terms; t0 += part {
+		c := b.kernel(op, prog)
+		c.in(xt).in(dyt).out(dwt)
+		convUniforms(&c, d)
+		c.i32(t0).i32(min(terms, t0+part)).u32(b2i(t0 > 0))
+		b.groups(&c, convTiles(d.K, 4)*d.C*d.KH*convTiles(d.KW, 4))
+	}
 }
 
 // LocalForward: y[n,k,i,j] = Σ_{c,p,q} w[i,j,k,c,p,q]·x[n,c, i·sh+p−ph, j·sw+q−pw].
@@ -205,10 +234,13 @@ func (b *Backend) LocalForward(y, x, w kernels.Tensor, g kernels.Conv2D) {
 	const op = "LocalForward"
 	d := kernels.CheckConv(op, x, w, y, g, true)
 	xt, wt, yt := b.t(op, x), b.t(op, w), b.t(op, y)
+	if !b.loopFits(op, "one channel of a kernel of "+taps(d), 1+d.KH*(1+d.KW)) {
+		return
+	}
 	c := b.kernel(op, b.program("local_forward.comp", convElemLocal, ""))
 	c.in(xt).in(wt).out(yt)
 	convUniforms(&c, d)
-	b.convDispatch(c, d.C, convPart(1+d.KH*(1+d.KW)), yt.n, true)
+	b.convDispatch(c, d.C, loopPart(1+d.KH*(1+d.KW)), yt.n, true)
 }
 
 // LocalBackwardData: the adjoint of LocalForward in x,
@@ -218,12 +250,18 @@ func (b *Backend) LocalBackwardData(dx, dy, w kernels.Tensor, g kernels.Conv2D) 
 	const op = "LocalBackwardData"
 	d := kernels.CheckConv(op, dx, w, dy, g, true)
 	dyt, wt, dxt := b.t(op, dy), b.t(op, w), b.t(op, dx)
+	// A pixel steps through ⌈KH/sh⌉ kernel rows, through ⌈KW/sw⌉ columns in those inside y, and
+	// through the output channels of each tap inside y (the loop that is split). With the
+	// weights within a storage block, one channel never passes the limit.
+	rows, cols := convTiles(d.KH, d.StrideH), convTiles(d.KW, d.StrideW)
+	fixed, reach := rows+min(rows, d.Ho)*cols, min(rows, d.Ho)*min(cols, d.Wo)
+	if !b.loopFits(op, "one channel of a kernel of "+taps(d), fixed+reach) {
+		return
+	}
 	c := b.kernel(op, b.program("local_backward_data.comp", convElemLocal, ""))
 	c.in(dyt).in(wt).out(dxt)
 	convUniforms(&c, d)
-	// Per output channel: one term for each tap that reaches the pixel.
-	taps := convTiles(d.KH, d.StrideH) * convTiles(d.KW, d.StrideW)
-	b.convDispatch(c, d.K, convPart(taps), dxt.n, true)
+	b.convDispatch(c, d.K, max(1, (loopBudget-fixed)/reach), dxt.n, true)
 }
 
 // LocalBackwardFilter: dw[i,j,k,c,p,q] = Σ_n dy[n,k,i,j]·x[n,c, i·sh+p−ph, j·sw+q−pw].
@@ -235,7 +273,7 @@ func (b *Backend) LocalBackwardFilter(dw, x, dy kernels.Tensor, g kernels.Conv2D
 	c := b.kernel(op, b.program("local_backward_filter.comp", convElemLocal, ""))
 	c.in(xt).in(dyt).out(dwt)
 	convUniforms(&c, d)
-	b.convDispatch(c, d.N, convPart(1), dwt.n, true)
+	b.convDispatch(c, d.N, loopPart(1), dwt.n, true)
 }
 
 // L2Pool2D: y[n,c,i,j] = √(ε + Σ_{p,q} k[p,q]·x[n,c, i·sh+p−ph, j·sw+q−pw]²).
@@ -244,11 +282,19 @@ func (b *Backend) L2Pool2D(y, x, k kernels.Tensor, g kernels.Conv2D, eps float32
 	const op = "L2Pool2D"
 	d := kernels.CheckPool2D(op, x, k, y, g)
 	xt, kt, yt := b.t(op, x), b.t(op, k), b.t(op, y)
-	c := b.kernel(op, b.program("l2pool2d.comp", convElemLocal, ""))
-	c.in(xt).in(kt).out(yt)
-	poolUniforms(&c, d)
-	c.f32(eps)
-	b.elements(&c, yt.n)
+	// A window row at a time, in parts of loopBudget iterations, y holding the sums in between.
+	if !b.loopFits(op, fmt.Sprintf("one row of a %d-tap-wide window", d.KW), 1+d.KW) {
+		return
+	}
+	prog := b.program("l2pool2d.comp", convElemLocal, "")
+	part := loopPart(1 + d.KW)
+	for p0 := 0; p0 < d.KH; p0 += part {
+		c := b.kernel(op, prog)
+		c.in(xt).in(kt).out(yt)
+		poolUniforms(&c, d)
+		c.f32(eps).i32(p0).i32(min(d.KH, p0+part)).u32(b2i(p0 > 0)).u32(b2i(p0+part >= d.KH))
+		b.elements(&c, yt.n)
+	}
 }
 
 // L2Pool2DBackward: dx[n,c,h,v] = Σ over the windows (i,j) and taps (p,q) that read (h,v) of
@@ -259,6 +305,12 @@ func (b *Backend) L2Pool2DBackward(dx, dy, x, y, k kernels.Tensor, g kernels.Con
 	kernels.CheckLen(op, dx, x)
 	kernels.CheckLen(op, dy, y)
 	dyt, xt, yt, kt, dxt := b.t(op, dy), b.t(op, x), b.t(op, y), b.t(op, k), b.t(op, dx)
+	// Each pixel gathers over the windows that reach it: the shader steps through ⌈KH/sh⌉ window
+	// rows, and through ⌈KW/sw⌉ columns in those of them inside y.
+	rows, cols := convTiles(d.KH, d.StrideH), convTiles(d.KW, d.StrideW)
+	if !b.loopFits(op, fmt.Sprintf("the %d×%d windows that reach a pixel", rows, cols), rows+min(rows, d.Ho)*cols) {
+		return
+	}
 	c := b.kernel(op, b.program("l2pool2d_backward.comp", convElemLocal, ""))
 	c.in(dyt).in(xt).in(yt).in(kt).out(dxt)
 	poolUniforms(&c, d)
@@ -270,6 +322,9 @@ func poolUniforms(c *command, d kernels.ConvDims) {
 	c.i32(d.N).i32(d.C).i32(d.H).i32(d.W).i32(d.KH).i32(d.KW).i32(d.Ho).i32(d.Wo)
 	c.i32(d.StrideH).i32(d.StrideW).i32(d.PadH).i32(d.PadW)
 }
+
+// taps describes the kernel size of d, for errors.
+func taps(d kernels.ConvDims) string { return fmt.Sprintf("%d×%d taps", d.KH, d.KW) }
 
 // convTiles is the number of tiles (blocks) of size t that cover n: ⌈n/t⌉.
 func convTiles(n, t int) int { return (n + t - 1) / t }

@@ -12,7 +12,7 @@ import (
 // value, so queueing an op allocates nothing).
 const (
 	maxBindings = 8
-	maxUniforms = 16
+	maxUniforms = 20
 )
 
 type cmdKind uint8

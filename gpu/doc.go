@@ -30,8 +30,8 @@
 // device memory) is sticky: the next Sync or Download returns it, and later ops are skipped.
 //
 // Each tensor is one shader storage buffer (SSBO); Reshape views share it, and Free of the
-// original deletes it (a later use of it or of a view panics; freeing a view panics). New refuses a tensor larger than GL_MAX_SHADER_STORAGE_BLOCK_SIZE
-// (Info().MaxBytes). Pool layouts are int and float SSBOs of their own.
+// original deletes it (a later use of it or of a view panics; freeing a view panics). New
+// refuses a tensor larger than GL_MAX_SHADER_STORAGE_BLOCK_SIZE (Info().MaxBytes). Pool layouts are int and float SSBOs of their own.
 //
 // # Adding an op
 //
@@ -58,7 +58,7 @@
 // Buffers and uniforms are positional. c.in(t) binds t read-only and c.out(t) binds it as
 // written, at binding points 0, 1, 2, … in call order (at most 8); the shader declares
 // "layout(std430, binding = i) readonly buffer X { float x[]; };" (int[] for pool arrays). c.u32,
-// c.i32 and c.f32 set the uniforms at locations 0, 1, 2, … in call order (at most 16); the shader
+// c.i32 and c.f32 set the uniforms at locations 0, 1, 2, … in call order (at most 20); the shader
 // declares "layout(location = i) uniform uint n;" with the matching type (uint, int, float), and
 // must use every uniform it declares. Mark every buffer the shader writes with out: that is what
 // the barriers are derived from.
@@ -94,6 +94,23 @@
 // n; i += LOCAL_SIZE)". On NVIDIA's driver a barrier after loops of varying trip count let
 // invocations through early. llvmpipe never shows either problem; TestDiagChained and
 // TestDiagAgainstCPU (diag_test.go) do on a GPU.
+//
+// Limits. Every limit an op could pass is split around or refused with an error naming it:
+//
+//   - GL_MAX_SHADER_STORAGE_BLOCK_SIZE: New refuses a larger tensor (models chunk their batches
+//     below it; the conv model's tests go past it on llvmpipe).
+//   - GL_MAX_COMPUTE_WORK_GROUP_COUNT: the 2D grids and grid-stride loops above.
+//   - Shared memory, invocations per group, storage blocks per dispatch: every shader needs at
+//     most 24 KiB, 256 and 8; New refuses a device with less (OpenGL 4.3 guarantees more), naming
+//     the limit (TestTooLittleSharedMemoryIsRefused).
+//   - Loop iterations: Mesa llvmpipe ends a shader invocation's loops after 65,535 iterations in
+//     all, silently. Every sum as long as an op's input — Gemm's K, a row or column reduction, the
+//     classes of SoftmaxXent and Argmax, a convolution's channels, its filter gradient's terms, a
+//     pool's members, the pools of a unit, a pooling window's rows — is split over several
+//     dispatches of a bounded length (gemmSplitK, spanStrides, classifySpan, loopBudget); the
+//     conformance suite has a case past the limit for each. What one invocation cannot split — a
+//     convolution channel's taps, one window row, the windows reaching one pixel — is refused
+//     past loopMax, kernels of about 254×254 (TestLoopLimitIsRefused checks both sides).
 //
 // Driver quirks met so far: Mesa 22.3's llvmpipe skipped a loop whose bound was re-read from a
 // storage buffer in its condition, inside divergent control flow (block_soft_threshold.comp);

@@ -116,11 +116,6 @@ func (b *Backend) start(factory ContextFactory) (err error) {
 	if e := gl.GetError(); e != gl.NO_ERROR {
 		return fmt.Errorf("gpu: reading limits on %s: %s", ctx.Describe(), glErrorName(e))
 	}
-	if lim.maxBlocks < maxBindings || lim.maxInvocation < 256 || lim.maxShared < 16<<10 || lim.maxBytes <= 0 {
-		return fmt.Errorf("gpu: %s is below what the shaders need: %d storage blocks (want %d), "+
-			"%d invocations per group (want 256), %d bytes of shared memory (want 16384)",
-			str(gl.RENDERER), lim.maxBlocks, maxBindings, lim.maxInvocation, lim.maxShared)
-	}
 	b.info = kernels.Info{
 		Name:                    "gpu",
 		Device:                  str(gl.RENDERER),

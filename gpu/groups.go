@@ -13,6 +13,7 @@ type pools struct {
 	layout                      *kernels.PoolLayout
 	start, index, weight        *buffer // [P+1], [nnz], [nnz]
 	memberStart, member, poolOf *buffer // the transpose: [units+1], [nnz], [nnz]
+	maxPool, maxCover           int     // the largest pool; the most pools a unit is in
 	freed                       atomic.Bool
 	owner                       *Backend
 }
@@ -31,6 +32,12 @@ func (b *Backend) NewPools(l *kernels.PoolLayout) (kernels.Pools, error) {
 			bytes, b.lim.maxBytes)
 	}
 	p := &pools{layout: l, owner: b}
+	for j := range l.NumPools() {
+		p.maxPool = max(p.maxPool, int(l.Start[j+1]-l.Start[j]))
+	}
+	for i := range l.Units {
+		p.maxCover = max(p.maxCover, int(l.MemberStart[i+1]-l.MemberStart[i]))
+	}
 	p.start = b.uploadInts(l.Start)
 	p.index = b.uploadInts(l.Index)
 	p.weight = b.uploadFloats(l.Weight)
@@ -85,23 +92,32 @@ func (b *Backend) pools(op string, p kernels.Pools) *pools {
 	return pp
 }
 
-// PoolNorms: dst[b,j] = √(ε + Σ_k w_jk·z[b, i_jk]²); z [B, m], dst [B, P].
+// PoolNorms: dst[b,j] = √(ε + Σ_k w_jk·z[b, i_jk]²); z [B, m], dst [B, P]. Pools longer than
+// loopBudget members are summed in parts, dst holding the sums of squares in between.
 func (b *Backend) PoolNorms(dst, z kernels.Tensor, p kernels.Pools, eps float32) {
 	const op = "PoolNorms"
 	pp := b.pools(op, p)
+	batch := kernels.CheckPools(op, dst, z, pp.layout)
+	b.poolNorms(op, b.t(op, dst), b.t(op, z), pp, batch, eps, "")
+}
+
+// poolNorms runs pool_norms.comp (defines "" or "UNWEIGHTED") in parts of loopBudget members.
+func (b *Backend) poolNorms(op string, d, zt *tensor, pp *pools, batch int, eps float32, defines string) {
 	l := pp.layout
-	batch := kernels.CheckPools(op, dst, z, l)
-	d, zt := b.t(op, dst), b.t(op, z)
 	P := l.NumPools()
-	c := b.kernel(op, b.program("pool_norms.comp", elemLocal, ""))
-	c.out(d).in(zt)
-	c.bind(pp.start, false).bind(pp.index, false).bind(pp.weight, false)
-	c.u32(batch * P).u32(P).u32(l.Units).f32(eps)
-	b.elements(&c, batch*P)
+	prog := b.program("pool_norms.comp", elemLocal, defines)
+	for k0 := 0; k0 == 0 || k0 < pp.maxPool; k0 += loopBudget {
+		c := b.kernel(op, prog)
+		c.out(d).in(zt)
+		c.bind(pp.start, false).bind(pp.index, false).bind(pp.weight, false)
+		c.u32(batch * P).u32(P).u32(l.Units).f32(eps)
+		c.i32(k0).i32(k0 + loopBudget).u32(b2i(k0 > 0)).u32(b2i(k0+loopBudget >= pp.maxPool))
+		b.elements(&c, batch*P)
+	}
 }
 
 // PoolNormsBackward: dz[b,i] = Σ_{(j,k): i_jk = i} dy[b,j]·w_jk·z[b,i]/norms[b,j], gathered per
-// unit through the layout's transpose (no atomics).
+// unit through the layout's transpose (no atomics); units in more than loopBudget pools in parts.
 func (b *Backend) PoolNormsBackward(dz, dy, z, norms kernels.Tensor, p kernels.Pools) {
 	const op = "PoolNormsBackward"
 	pp := b.pools(op, p)
@@ -110,15 +126,21 @@ func (b *Backend) PoolNormsBackward(dz, dy, z, norms kernels.Tensor, p kernels.P
 	kernels.CheckPools(op, norms, z, l)
 	kernels.CheckLen(op, z, dz)
 	dzt, dyt, zt, nt := b.t(op, dz), b.t(op, dy), b.t(op, z), b.t(op, norms)
-	c := b.kernel(op, b.program("pool_norms_backward.comp", elemLocal, ""))
-	c.out(dzt).in(dyt).in(zt).in(nt)
-	c.bind(pp.memberStart, false).bind(pp.member, false).bind(pp.poolOf, false).bind(pp.weight, false)
-	c.u32(batch * l.Units).u32(l.Units).u32(l.NumPools())
-	b.elements(&c, batch*l.Units)
+	prog := b.program("pool_norms_backward.comp", elemLocal, "")
+	for q0 := 0; q0 == 0 || q0 < pp.maxCover; q0 += loopBudget {
+		c := b.kernel(op, prog)
+		c.out(dzt).in(dyt).in(zt).in(nt)
+		c.bind(pp.memberStart, false).bind(pp.member, false).bind(pp.poolOf, false).bind(pp.weight, false)
+		c.u32(batch * l.Units).u32(l.Units).u32(l.NumPools())
+		c.i32(q0).i32(q0 + loopBudget).u32(b2i(q0 > 0))
+		b.elements(&c, batch*l.Units)
+	}
 }
 
 // BlockSoftThreshold: dst[b,P_j] = max(0, 1 − τ/‖x[b,P_j]‖₂)·x[b,P_j] over disjoint pools; units in
-// no pool are copied. dst may alias x. Panics if the pools overlap.
+// no pool are copied. dst may alias x. Panics if the pools overlap. One invocation does a whole
+// pool (two passes over it); pools longer than loopBudget/2 get their norms first (poolNorms,
+// unweighted, into a scratch tensor), then every unit is scaled on its own.
 func (b *Backend) BlockSoftThreshold(dst, x kernels.Tensor, p kernels.Pools, tau float32) {
 	const op = "BlockSoftThreshold"
 	pp := b.pools(op, p)
@@ -132,9 +154,21 @@ func (b *Backend) BlockSoftThreshold(dst, x kernels.Tensor, p kernels.Pools, tau
 		panic(fmt.Sprintf("kernels: %s: the %d pools overlap; the proximal operator needs disjoint pools", op, l.NumPools()))
 	}
 	d, xt := b.t(op, dst), b.t(op, x)
-	c := b.kernel(op, b.program("block_soft_threshold.comp", elemLocal, ""))
+	if 2*pp.maxPool <= loopBudget {
+		c := b.kernel(op, b.program("block_soft_threshold.comp", elemLocal, ""))
+		c.out(d).in(xt)
+		c.bind(pp.start, false).bind(pp.index, false).bind(pp.memberStart, false).bind(pp.member, false).bind(pp.poolOf, false)
+		c.u32(batch * m).u32(m).f32(tau)
+		b.elements(&c, batch*m)
+		return
+	}
+	P := l.NumPools()
+	norms := b.scratch(op, batch, P)
+	b.poolNorms(op, norms, xt, pp, batch, 0, "UNWEIGHTED")
+	c := b.kernel(op, b.program("block_soft_threshold.comp", elemLocal, "GIVEN_NORMS"))
 	c.out(d).in(xt)
 	c.bind(pp.start, false).bind(pp.index, false).bind(pp.memberStart, false).bind(pp.member, false).bind(pp.poolOf, false)
-	c.u32(batch * m).u32(m).f32(tau)
+	c.in(norms).u32(batch * m).u32(m).f32(tau).u32(P)
 	b.elements(&c, batch*m)
+	b.release(op, norms)
 }

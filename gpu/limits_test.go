@@ -114,3 +114,109 @@ func TestMemoryBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A device below the limits the shaders need is refused by New, naming the limit.
+func TestTooLittleSharedMemoryIsRefused(t *testing.T) {
+	backend(t)
+	b, err := New(withMaxShared(needShared - 4))
+	if err == nil {
+		b.Close()
+		t.Fatal("New with too little shared memory: no error")
+	}
+	if !strings.Contains(err.Error(), "GL_MAX_COMPUTE_SHARED_MEMORY_SIZE") {
+		t.Errorf("error does not name the limit: %v", err)
+	}
+	b, err = New(withMaxShared(needShared))
+	if err != nil {
+		t.Fatalf("New with exactly the shared memory needed: %v", err)
+	}
+	b.Close()
+}
+
+// Sums that one shader invocation would have to loop over past loopMax, and that the op cannot
+// split, are refused: the next Sync names the op and llvmpipe's loop limit, instead of a result
+// silently cut short. Just inside the limit (side 253) the op runs and its longest sum is whole:
+// with every input 1 it is exactly side² (the conformance suite checks the long sums that are
+// split).
+func TestLoopLimitIsRefused(t *testing.T) {
+	backend(t)
+	s1 := kernels.Conv2D{StrideH: 1, StrideW: 1}
+	cases := []struct {
+		name string
+		// run queues the op with all inputs 1 for kernels or windows of side n, and returns
+		// the output and the index of its longest sum.
+		run func(b *Backend, n int) (kernels.Tensor, int)
+	}{
+		{"Conv2DForward", func(b *Backend, n int) (kernels.Tensor, int) {
+			y := ones(t, b, 1, 1, 1, 1)
+			b.Conv2DForward(y, ones(t, b, 1, 1, n, n), ones(t, b, 1, 1, n, n), s1)
+			return y, 0
+		}},
+		{"Conv2DBackwardData", func(b *Backend, n int) (kernels.Tensor, int) {
+			// One input pixel padded by n−1, so an n×n output: the pixel is reached by all n² taps.
+			dx := ones(t, b, 1, 1, 1, 1)
+			b.Conv2DBackwardData(dx, ones(t, b, 1, 1, n, n), ones(t, b, 1, 1, n, n), padded(n-1))
+			return dx, 0
+		}},
+		{"LocalForward", func(b *Backend, n int) (kernels.Tensor, int) {
+			y := ones(t, b, 1, 1, 1, 1)
+			b.LocalForward(y, ones(t, b, 1, 1, n, n), ones(t, b, 1, 1, 1, 1, n, n), s1)
+			return y, 0
+		}},
+		{"L2Pool2DBackward", func(b *Backend, n int) (kernels.Tensor, int) {
+			// One pixel padded by n−1 and pooled by n×n windows: it is in all n² of them.
+			dx := ones(t, b, 1, 1, 1, 1)
+			b.L2Pool2DBackward(dx, ones(t, b, 1, 1, n, n), ones(t, b, 1, 1, 1, 1), ones(t, b, 1, 1, n, n), ones(t, b, n, n), padded(n-1))
+			return dx, 0
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for _, n := range []int{253, 254} {
+				b, err := New()
+				if err != nil {
+					t.Fatal(err)
+				}
+				out, at := c.run(b, n)
+				got := make([]float32, out.Len())
+				err = b.Download(got, out)
+				b.Close()
+				switch {
+				case n == 253 && err != nil:
+					t.Errorf("side %d, inside the limit: %v", n, err)
+				case n == 253 && got[at] != float32(n*n):
+					t.Errorf("side %d, inside the limit: the longest sum is %v, want %d", n, got[at], n*n)
+				case n == 254 && err == nil:
+					t.Errorf("side %d, past the limit: no error", n)
+				case n == 254 && (!strings.Contains(err.Error(), c.name) || !strings.Contains(err.Error(), "LP_MAX_TGSI_LOOP_ITERATIONS")):
+					t.Errorf("side %d: the error does not name the op and the limit: %v", n, err)
+				}
+			}
+		})
+	}
+	// L2Pool2D splits a window by rows; one row longer than the limit is refused.
+	b, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	const w = loopMax + 1
+	b.L2Pool2D(ones(t, b, 1, 1, 1, 1), ones(t, b, 1, 1, 1, w), ones(t, b, 1, w), s1, 0)
+	if err := b.Sync(); err == nil || !strings.Contains(err.Error(), "LP_MAX_TGSI_LOOP_ITERATIONS") {
+		t.Errorf("L2Pool2D, a window row of %d taps: %v, want the loop limit named", w, err)
+	}
+}
+
+// padded is stride 1 with padding p on every side.
+func padded(p int) kernels.Conv2D { return kernels.Conv2D{StrideH: 1, StrideW: 1, PadH: p, PadW: p} }
+
+// ones is a new tensor of b filled with 1.
+func ones(t *testing.T, b *Backend, shape ...int) kernels.Tensor {
+	t.Helper()
+	x, err := b.New(shape...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Fill(x, 1)
+	return x
+}

@@ -22,7 +22,9 @@ found by --infer-iters proximal-gradient steps from z = 0 whose threshold for un
 λ + 2(S|z|)_i (--fista to extrapolate). Each minibatch takes one descent step on D and, with
 --learn-s, one ascent step on S (its gradient |z||z|ᵀ), then projects S back: symmetric, in
 [0, s_max], zero on the diagonal and along branches. Without --learn-s, S stays at --s-scale on
-every allowed entry.
+every allowed entry. With --prune-every K (and --learn-s), every K steps the allowed pairs least
+often on together lose their entry of S for good (--prune-frac of the pairs at a time, down to
+--prune-keep of them); with --branch 0, S starts full.
 
 Patches come from the CC0 photographs embedded in drsae (or --images), locally contrast
 normalized, each patch with its mean removed. At the end, held-out patches give the energy and
@@ -45,14 +47,24 @@ func lateralReport(c *useContext, mod model.Module, s *model.Samples) error {
 		return err
 	}
 	var top, sum float64
-	var allowed int
+	var allowed, zero int
 	m := cfg.Units
 	for i, v := range host["S"].Data {
 		if !cfg.Related(i/m, i%m) {
-			top, sum, allowed = math.Max(top, float64(v)), sum+float64(v), allowed+1
+			allowed++
+			top, sum = math.Max(top, float64(v)), sum+float64(v)
+			if v == 0 {
+				zero++
+			}
 		}
 	}
-	if allowed > 0 {
+	switch {
+	case cfg.PruneEvery > 0:
+		fmt.Fprintf(stdout, "S: %d allowed entries, %d of them zero (pruned); the others: mean %.4f, largest %.4f (bound %g)\n",
+			allowed, zero, sum/float64(max(allowed-zero, 1)), top, cfg.SMax)
+		sim := lateral.PrunedSimilarity(*cfg, host["D"].Data, host["S"].Data)
+		fmt.Fprintf(stdout, "decoder filters, mean |cos|: pruned pairs %.3f, inhibiting pairs %.3f, ratio %.2f\n", sim.Branch, sim.Other, sim.Ratio)
+	case allowed > 0:
 		fmt.Fprintf(stdout, "S: %d allowed entries, mean %.4f, largest %.4f (bound %g)\n", allowed, sum/float64(allowed), top, cfg.SMax)
 	}
 	if cfg.Branch > 0 {

@@ -30,8 +30,11 @@ measures the orientation map of the decoder filters: each unit's preferred orien
 its filter's power spectrum), how much map neighbours' orientations differ against random pairs',
 the pinwheels (±1 windings of exp(2iθ) around plaquettes of the map), the column spacing Λ (the
 peak of the power spectrum of exp(2iθ)) and the pinwheels per Λ² — about π in the visual cortex of
-tree shrews, galagos and ferrets (Kaschube et al. 2010). drsae show draws the filters on the map
-and the orientation map with its pinwheels (docs/local.md).`
+tree shrews, galagos and ferrets (Kaschube et al. 2010) — on the map as measured, and by Kaschube
+et al.'s procedure: Λ from their fit to the power spectrum of s·exp(2iθ) (s the selectivity), the
+map band-pass filtered (wavelengths 0.45Λ to 1.75Λ), pinwheels counted at least Λ from the border.
+drsae show draws the filters on the map and the orientation map with its pinwheels, as measured
+and band-passed (docs/local.md).`
 
 func localReport(c *useContext, mod model.Module, s *model.Samples) error {
 	l := mod.(*local.LocalSparseAE)
@@ -53,8 +56,9 @@ func localReport(c *useContext, mod model.Module, s *model.Samples) error {
 	}
 	fmt.Fprintln(stdout, "orientation map of the decoder filters, as measured:")
 	printMapMeasures(om.Measure())
-	fmt.Fprintf(stdout, "band-limited (the field exp(2iθ) low-passed, Gaussian σ = Λ/%.0f):\n", 1/local.BandLimitSigma)
-	printMapMeasures(om.BandLimited().Measure())
+	printDensity(om.KaschubeDensity())
+	mean, sd := om.SurrogateDensity(10)
+	fmt.Fprintf(stdout, "  the same power spectrum with random phases (10 surrogates, same procedure): %.2f ± %.2f pinwheels per Λ²\n", mean, sd)
 	return nil
 }
 
@@ -63,12 +67,28 @@ func printMapMeasures(m local.MapMeasures) {
 	deg := 180 / math.Pi
 	fmt.Fprintf(stdout, "  mean selectivity %.2f; orientation difference of map neighbours %.1f°, of random pairs %.1f° (ratio %.2f)\n",
 		m.Selectivity, m.Neighbour*deg, m.Random*deg, m.Ratio)
-	fmt.Fprintf(stdout, "  pinwheels %d (%d +, %d −) in %.0f plaquettes; column spacing Λ = %.2f units; %.2f pinwheels per Λ² (cortex: π ≈ 3.14)\n",
+	fmt.Fprintf(stdout, "  pinwheels %d (%d +, %d −) in %.0f plaquettes; column spacing Λ = %.2f units (spectrum's peak); %.2f pinwheels per Λ²\n",
 		m.Pinwheels, m.Plus, m.Minus, m.Area, m.Lambda, m.Density)
 }
 
+// printDensity prints the pinwheel density measured by Kaschube et al.'s procedure.
+func printDensity(d local.PinwheelDensity) {
+	where := "the whole torus"
+	if d.Margin > 0 {
+		where = fmt.Sprintf("plaquettes ≥ %d units from the border", d.Margin)
+	}
+	fit := "Eq. 7 fit of the spectrum"
+	if !d.Fit.OK {
+		fit = "no peak fitted: the spectrum's peak"
+	}
+	fmt.Fprintf(stdout, "pinwheel density by Kaschube et al.'s procedure (field s·exp(2iθ), Fermi band-pass %.2fΛ–%.2fΛ, %s):\n",
+		local.BandShort, local.BandLong, where)
+	fmt.Fprintf(stdout, "  column spacing Λ = %.2f units (%s); pinwheels %d (%d +, %d −) in %.0f plaquettes; %.2f pinwheels per Λ² (cortex: π ≈ 3.14)\n",
+		d.Lambda, fit, d.Pinwheels, d.Plus, d.Minus, d.Area, d.Density)
+}
+
 // localShow draws the decoder and encoder filters on the map and the orientation map, as measured
-// and band-limited: each unit's preferred orientation as a hue (twice the angle around the colour
+// and band-passed (KaschubeDensity): each unit's preferred orientation as a hue (twice the angle around the colour
 // circle, so θ and θ + π are one colour), its selectivity as brightness, pinwheels marked by white
 // (+1) and black (−1) dots.
 func localShow(c *useContext, mod model.Module, prefix string) ([]string, error) {
@@ -94,12 +114,18 @@ func localShow(c *useContext, mod model.Module, prefix string) ([]string, error)
 	if err != nil {
 		return written, err
 	}
+	d := om.KaschubeDensity()
+	band := om
+	if d.Filtered != nil {
+		band = d.Filtered
+	}
 	for _, p := range []struct {
-		file string
-		om   *local.OrientationMap
-	}{{"orientation.png", om}, {"orientation-band.png", om.BandLimited()}} {
+		file   string
+		om     *local.OrientationMap
+		margin int
+	}{{"orientation.png", om, 0}, {"orientation-band.png", band, d.Margin}} {
 		path := prefix + p.file
-		if err := viz.SavePNG(path, orientationPicture(p.om, 8)); err != nil {
+		if err := viz.SavePNG(path, orientationPicture(p.om, 8, p.margin)); err != nil {
 			return written, err
 		}
 		written = append(written, path)
@@ -109,8 +135,9 @@ func localShow(c *useContext, mod model.Module, prefix string) ([]string, error)
 
 // orientationPicture draws an orientation map with cell×cell pixels per unit: hue 2θ, brightness
 // the unit's selectivity (scaled so that the 95th percentile is full), and each pinwheel as a dot
-// at its plaquette's centre, white for +1, black for −1.
-func orientationPicture(om *local.OrientationMap, cell int) *image.RGBA {
+// at its plaquette's centre, white for +1, black for −1; margin > 0 frames in grey the plaquettes
+// at least margin units from the border, those KaschubeDensity counts.
+func orientationPicture(om *local.OrientationMap, cell, margin int) *image.RGBA {
 	img := image.NewRGBA(image.Rect(0, 0, om.W*cell, om.H*cell))
 	s := make([]float32, len(om.Units))
 	for i, u := range om.Units {
@@ -134,6 +161,16 @@ func orientationPicture(om *local.OrientationMap, cell int) *image.RGBA {
 			c = color.RGBA{0, 0, 0, 255}
 		}
 		fillRect(img, image.Rect(x-d, y-d, x+d, y+d).Intersect(img.Bounds()), c)
+	}
+	if margin > 0 && 2*margin < min(om.H, om.W)-1 {
+		// The frame runs through the centres of the units margin from the border.
+		x0, y0 := (2*margin+1)*cell/2, (2*margin+1)*cell/2
+		x1, y1 := (2*(om.W-1-margin)+1)*cell/2, (2*(om.H-1-margin)+1)*cell/2
+		grey := color.RGBA{160, 160, 160, 255}
+		fillRect(img, image.Rect(x0, y0, x1+1, y0+1), grey)
+		fillRect(img, image.Rect(x0, y1, x1+1, y1+1), grey)
+		fillRect(img, image.Rect(x0, y0, x0+1, y1+1), grey)
+		fillRect(img, image.Rect(x1, y0, x1+1, y1+1), grey)
 	}
 	return img
 }

@@ -8,11 +8,14 @@
 // 16 multiply-adds; then a tree reduction in shared memory sums the invocations' partial sums.
 // No float atomics, and a fixed order of summation, so results are reproducible. LOCAL_SIZE
 // must be a power of two.
+//
+// This dispatch sums the terms [T0, T1) of the N·Ho·Wo only: the Go side splits longer sums over
+// several dispatches (see loopBudget in conv.go), each after the first adding into dw (ADD_TO ≠ 0).
 layout(local_size_x = LOCAL_SIZE) in;
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer DY { float dy[]; };
-layout(std430, binding = 2) writeonly buffer DW { float dw[]; };
+layout(std430, binding = 2) buffer DW { float dw[]; };
 
 layout(location = 0) uniform int N;
 layout(location = 1) uniform int C;
@@ -27,6 +30,9 @@ layout(location = 9) uniform int sh;
 layout(location = 10) uniform int sw;
 layout(location = 11) uniform int ph;
 layout(location = 12) uniform int pw;
+layout(location = 13) uniform int T0;
+layout(location = 14) uniform int T1;
+layout(location = 15) uniform uint ADD_TO;
 
 shared vec4 red[4 * LOCAL_SIZE]; // red[qq·LOCAL_SIZE + invocation]
 
@@ -36,7 +42,8 @@ void main() {
 	// Each invocation walks the terms lid, lid+LOCAL_SIZE, … in (n, i, j) order; the step, in
 	// samples, rows and columns, is applied with carries so that the loop has no division.
 	int dn = LOCAL_SIZE / plane, di = (LOCAL_SIZE / Wo) % Ho, dj = LOCAL_SIZE % Wo;
-	int nStart = lid / plane, iStart = (lid / Wo) % Ho, jStart = lid % Wo;
+	int tStart = T0 + lid;
+	int nStart = tStart / plane, iStart = (tStart / Wo) % Ho, jStart = tStart % Wo;
 	FOR_EACH_GROUP(g, kBlocks * C * KH * qBlocks) {
 		int t = int(g);
 		int q0 = (t % qBlocks) * 4; t /= qBlocks;
@@ -46,11 +53,11 @@ void main() {
 		vec4 acc[4] = vec4[4](vec4(0.0), vec4(0.0), vec4(0.0), vec4(0.0));
 		// The same number of iterations in every invocation (see FOR_STRIDED in the header):
 		// invocations past the last term idle through the final one.
-		int iters = (N * plane + LOCAL_SIZE - 1) / LOCAL_SIZE;
+		int iters = (T1 - T0 + LOCAL_SIZE - 1) / LOCAL_SIZE;
 		int n = nStart, i = iStart, j = jStart;
-		for (int it = 0; it < iters; it++) {
+		for (int it = 0, term = tStart; it < iters; it++, term += LOCAL_SIZE) {
 			int r = i * sh + p - ph;
-			if (n < N && r >= 0 && r < H) {
+			if (term < T1 && r >= 0 && r < H) {
 				int yi = (n * K + k0) * plane + i * Wo + j;
 				vec4 d = vec4(dy[yi], k0 + 1 < K ? dy[yi + plane] : 0.0,
 					k0 + 2 < K ? dy[yi + 2 * plane] : 0.0, k0 + 3 < K ? dy[yi + 3 * plane] : 0.0);
@@ -91,7 +98,8 @@ void main() {
 		if (lid < 16) {
 			int qq = lid / 4, kk = lid % 4;
 			if (k0 + kk < K && q0 + qq < KW) {
-				dw[((k0 + kk) * C + c) * KH * KW + p * KW + q0 + qq] = red[qq * LOCAL_SIZE][kk];
+				int wi = ((k0 + kk) * C + c) * KH * KW + p * KW + q0 + qq;
+				dw[wi] = ADD_TO != 0u ? dw[wi] + red[qq * LOCAL_SIZE][kk] : red[qq * LOCAL_SIZE][kk];
 			}
 		}
 	}

@@ -29,19 +29,21 @@ var convCases = []struct {
 
 // longConvCases are long sums, which a backend may split (Mesa llvmpipe cuts a shader's loops
 // short after 65,535 iterations in all): thousands of input channels (the forward ops) or output
-// channels (backward data) with 5×5 kernels, and a locally connected weight's gradient over
-// 70,001 samples. Each runs only the ops whose sums it makes long: the others would only be
-// slow, most of all with a lowered work-group count limit (a few groups striding over all).
+// channels (backward data) with 5×5 kernels, a locally connected weight's gradient over 70,001
+// samples, and a filter's gradient over 17,305,600 terms (one 4160×4160 map). Each runs only the
+// ops whose sums it makes long: the others would only be slow, most of all with a lowered
+// work-group count limit (a few groups striding over all).
 var longConvCases = []struct {
 	name                  string
 	n, c, h, w, k, kh, kw int
 	g                     kernels.Conv2D
 	fwd, data, filter     bool
-	localOnly             bool
+	localOnly, convOnly   bool
 }{
-	{"4x4/k5x5/s1p2/C2560", 1, 2560, 4, 4, 4, 5, 5, kernels.Conv2D{StrideH: 1, StrideW: 1, PadH: 2, PadW: 2}, true, false, false, false},
-	{"4x4/k5x5/s1p2/K4096", 1, 4, 4, 4, 4096, 5, 5, kernels.Conv2D{StrideH: 1, StrideW: 1, PadH: 2, PadW: 2}, false, true, false, false},
-	{"1x1/N70001", 70001, 1, 1, 1, 2, 1, 1, kernels.Conv2D{StrideH: 1, StrideW: 1}, false, false, true, true},
+	{"4x4/k5x5/s1p2/C2560", 1, 2560, 4, 4, 4, 5, 5, kernels.Conv2D{StrideH: 1, StrideW: 1, PadH: 2, PadW: 2}, true, false, false, false, false},
+	{"4x4/k5x5/s1p2/K4096", 1, 4, 4, 4, 4096, 5, 5, kernels.Conv2D{StrideH: 1, StrideW: 1, PadH: 2, PadW: 2}, false, true, false, false, false},
+	{"1x1/N70001", 70001, 1, 1, 1, 2, 1, 1, kernels.Conv2D{StrideH: 1, StrideW: 1}, false, false, true, true, false},
+	{"4160x4160/k1x1", 1, 1, 4160, 4160, 1, 1, 1, kernels.Conv2D{StrideH: 1, StrideW: 1}, false, false, true, false, true},
 }
 
 // fdGeom reports whether a geometry is small enough for finite differences (which run the
@@ -154,6 +156,10 @@ var poolCases = []struct {
 	{"28x28/k3x3/s1p1", 2, 3, 28, 28, 3, 3, kernels.Conv2D{StrideH: 1, StrideW: 1, PadH: 1, PadW: 1}, false},
 	{"28x28/k2x2/s2p0", 2, 4, 28, 28, 2, 2, kernels.Conv2D{StrideH: 2, StrideW: 2}, false},
 	{"28x28/k5x5/s1p2/N8", 8, 4, 28, 28, 5, 5, kernels.Conv2D{StrideH: 1, StrideW: 1, PadH: 2, PadW: 2}, true},
+	// A long sum, which a backend may split (Mesa llvmpipe cuts a shader's loops short after
+	// 65,535 iterations in all): a window of 90,000 taps, whose backward reads one pixel 90,000
+	// times at the far corner.
+	{"300x300/k300x300/s1p0", 1, 1, 300, 300, 300, 300, kernels.Conv2D{StrideH: 1, StrideW: 1}, false},
 }
 
 // testPool: L2Pool2D and L2Pool2DBackward against the references, at zero input, and the
@@ -245,7 +251,7 @@ func sqrt32(v float32) float64 { return math.Sqrt(float64(v)) }
 // testLongConv runs longConvCases.
 func testLongConv(s *suite, ops convOps, local bool) {
 	for _, cc := range longConvCases {
-		if cc.localOnly && !local {
+		if cc.localOnly && !local || cc.convOnly && local {
 			continue
 		}
 		g := newConvGeom(cc.n, cc.c, cc.h, cc.w, cc.k, cc.kh, cc.kw, cc.g)

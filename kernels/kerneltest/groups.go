@@ -9,28 +9,54 @@ import (
 
 // poolLayouts are the layouts of the Groups cases: disjoint groups, overlapping toroidal windows
 // (Gaussian-weighted and not, square and not, stride 1 and 2), tree paths, a forest, explicit
-// sets that leave units in no pool (disjoint and overlapping), a single unit, and one large map.
+// sets that leave units in no pool (disjoint and overlapping), a single unit, one large map, and
+// two long layouts (long: one batch size, no zero-input or finite-difference cases).
 var poolLayouts = []struct {
-	name string
-	make func() (*kernels.PoolLayout, error)
-	big  bool
+	name      string
+	make      func() (*kernels.PoolLayout, error)
+	big, long bool
 }{
-	{"Disjoint48g4", func() (*kernels.PoolLayout, error) { return kernels.DisjointPools(48, 4) }, false},
-	{"Disjoint7g1", func() (*kernels.PoolLayout, error) { return kernels.DisjointPools(7, 1) }, false},
-	{"Torus8x8k3s1sigma1", func() (*kernels.PoolLayout, error) { return kernels.TorusPools(8, 8, 3, 1, 1) }, false},
-	{"Torus6x10k4s2", func() (*kernels.PoolLayout, error) { return kernels.TorusPools(6, 10, 4, 2, 0) }, false},
+	{"Disjoint48g4", func() (*kernels.PoolLayout, error) { return kernels.DisjointPools(48, 4) }, false, false},
+	{"Disjoint7g1", func() (*kernels.PoolLayout, error) { return kernels.DisjointPools(7, 1) }, false, false},
+	{"Torus8x8k3s1sigma1", func() (*kernels.PoolLayout, error) { return kernels.TorusPools(8, 8, 3, 1, 1) }, false, false},
+	{"Torus6x10k4s2", func() (*kernels.PoolLayout, error) { return kernels.TorusPools(6, 10, 4, 2, 0) }, false, false},
 	{"Tree15", func() (*kernels.PoolLayout, error) {
 		return kernels.TreePools([]int{-1, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6})
-	}, false},
-	{"Forest7", func() (*kernels.PoolLayout, error) { return kernels.TreePools([]int{-1, 0, 0, 1, -1, 4, 5}) }, false},
+	}, false, false},
+	{"Forest7", func() (*kernels.PoolLayout, error) { return kernels.TreePools([]int{-1, 0, 0, 1, -1, 4, 5}) }, false, false},
 	{"PartialDisjoint", func() (*kernels.PoolLayout, error) {
 		return kernels.NewPoolLayout(10, [][]int{{0, 1, 2}, {6, 5}, {9}}, [][]float32{{1, 2, 0.5}, {1, 1}, {3}})
-	}, false},
+	}, false, false},
 	{"PartialOverlap", func() (*kernels.PoolLayout, error) {
 		return kernels.NewPoolLayout(9, [][]int{{3, 0, 1, 2}, {2, 3, 4}, {8}}, [][]float32{{0.5, 1, 0, 2}, {1, 1, 0.25}, {4}})
-	}, false},
-	{"Single", func() (*kernels.PoolLayout, error) { return kernels.NewPoolLayout(1, [][]int{{0}}, nil) }, false},
-	{"Torus32x32k5s1sigma2", func() (*kernels.PoolLayout, error) { return kernels.TorusPools(32, 32, 5, 1, 2) }, true},
+	}, false, false},
+	{"Single", func() (*kernels.PoolLayout, error) { return kernels.NewPoolLayout(1, [][]int{{0}}, nil) }, false, false},
+	{"Torus32x32k5s1sigma2", func() (*kernels.PoolLayout, error) { return kernels.TorusPools(32, 32, 5, 1, 2) }, true, false},
+	// Long sums, which a backend may split (Mesa llvmpipe cuts a shader's loops short after
+	// 65,535 iterations in all): one pool of 70,001 units, and a unit in 70,000 pools.
+	{"OnePool70001", func() (*kernels.PoolLayout, error) {
+		w := make([]float32, 70001)
+		for i := range w {
+			w[i] = 1 + float32(i%3)/2
+		}
+		return kernels.NewPoolLayout(70001, [][]int{seq(70001)}, [][]float32{w})
+	}, false, true},
+	{"Star70000", func() (*kernels.PoolLayout, error) {
+		members := make([][]int, 70000)
+		for j := range members {
+			members[j] = []int{0, j + 1}
+		}
+		return kernels.NewPoolLayout(70001, members, nil)
+	}, false, true},
+}
+
+// seq returns 0, 1, …, n−1.
+func seq(n int) []int {
+	v := make([]int, n)
+	for i := range v {
+		v[i] = i
+	}
+	return v
 }
 
 // poolStats returns the largest pool and the most pools any unit is in.
@@ -59,6 +85,9 @@ func testGroups(s *suite) {
 		batches := []int{1, 7, 33}
 		if lay.big {
 			batches = []int{65}
+		}
+		if lay.long {
+			batches = []int{2}
 		}
 		for _, nb := range batches {
 			for _, eps := range []float32{1e-3, 0} {
@@ -104,7 +133,7 @@ func testGroups(s *suite) {
 				}
 			}
 		}
-		if lay.big {
+		if lay.big || lay.long {
 			continue
 		}
 		s.run(fmt.Sprintf("PoolNorms/%s/ZeroInput", lay.name), false, func(c *tc) {

@@ -7,13 +7,14 @@ import (
 	"github.com/drsae/drsae/model"
 )
 
-// Similarity compares the decoder filters of units along a branch of the tree (one an ancestor
-// of the other) with those of unrelated units (in different branches).
+// Similarity compares the decoder filters of pairs of units that S leaves free to be on together
+// (along a branch of the tree: one an ancestor of the other; or a pruned pair) with those of
+// pairs that inhibit each other (in different branches; or not pruned).
 type Similarity struct {
-	Branch, Other float64 // mean |cos| between D's columns of related and of unrelated pairs
+	Branch, Other float64 // mean |cos| between D's columns of free and of inhibiting pairs
 	Ratio         float64 // Branch / Other
-	Parent        float64 // mean |cos| between a unit's filter and its parent's
-	Pairs         [2]int  // number of related and unrelated pairs
+	Parent        float64 // mean |cos| between a unit's filter and its parent's (a tree only)
+	Pairs         [2]int  // number of free and inhibiting pairs
 }
 
 // BranchSimilarity measures the mean |cos| of the dictionary's columns over related pairs
@@ -31,6 +32,32 @@ func (l *Lateral) BranchSimilarity() (Similarity, error) {
 
 // BranchSimilarity is the measure of Lateral.BranchSimilarity for a dictionary d [n,m] (row-major).
 func BranchSimilarity(cfg Config, d []float32) Similarity {
+	return pairSimilarity(cfg, d, func(i, j int) int {
+		if cfg.Related(i, j) {
+			return 0
+		}
+		return 1
+	})
+}
+
+// PrunedSimilarity is the measure for a pruned S [m,m] (row-major): the pairs the tree allows
+// whose entry of S is zero (pruned) against those whose entry is not; related pairs are left out.
+func PrunedSimilarity(cfg Config, d, s []float32) Similarity {
+	m := cfg.Units
+	return pairSimilarity(cfg, d, func(i, j int) int {
+		switch {
+		case cfg.Related(i, j):
+			return -1
+		case s[i*m+j] == 0:
+			return 0
+		}
+		return 1
+	})
+}
+
+// pairSimilarity measures the mean |cos| of d's columns over the pairs i < j of group(i, j) 0
+// (free) against those of group 1 (inhibiting), leaving out group −1.
+func pairSimilarity(cfg Config, d []float32, group func(i, j int) int) Similarity {
 	n, m := cfg.Inputs, cfg.Units
 	norm := make([]float64, m)
 	for i := range m {
@@ -48,15 +75,13 @@ func BranchSimilarity(cfg Config, d []float32) Similarity {
 				dot += float64(d[k*m+i]) * float64(d[k*m+j])
 			}
 			c := math.Abs(dot) / (norm[i]*norm[j] + 1e-30)
-			g := 1
-			if cfg.Related(i, j) {
-				g = 0
-			}
-			sum[g] += c
 			if cfg.Parent(j) == i {
 				s.Parent += c
 			}
-			s.Pairs[g]++
+			if g := group(i, j); g >= 0 {
+				sum[g] += c
+				s.Pairs[g]++
+			}
 		}
 	}
 	if s.Pairs[0] > 0 {

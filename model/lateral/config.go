@@ -34,7 +34,7 @@ func init() {
 	})
 }
 
-// Config fixes the tree, the energy and the inference.
+// Config fixes the tree, the energy, the inference and S's pruning.
 type Config struct {
 	Inputs int `json:"inputs" cfg:"required,noflag" help:"n, pixels of a patch (from the data)"`
 	Rows   int `json:"rows" cfg:"noflag" help:"patch height (from the data)"`
@@ -50,13 +50,25 @@ type Config struct {
 	SLRScale   float64 `json:"s_lr_scale" help:"S's learning rate, as a multiple of D's"`
 	InferIters int     `json:"infer_iters" help:"proximal-gradient iterations of the inference per sample"`
 	FISTA      bool    `json:"fista" help:"extrapolate the inference's iterates as FISTA does (otherwise plain ISTA steps)"`
+	// LipschitzEvery: the step size 1/L of the inference is re-estimated every LipschitzEvery
+	// training steps, not every minibatch (the estimate waits for the device).
+	LipschitzEvery int `json:"lipschitz_every" help:"training steps between re-estimates of the inference's step size (a warm-started power iteration for λ_max(DᵀD); S's part needs none)"`
+
+	// Pruning (PruneEvery > 0, a learned S): every PruneEvery training steps the allowed pairs
+	// of units least co-active since the last pruning, ⌈PruneFrac·P₀⌉ of them (P₀ the pairs the
+	// tree allows, all of them with branch 0), lose their entry of S for good, until
+	// ⌈PruneKeep·P₀⌉ pairs are left.
+	PruneEvery int     `json:"prune_every" help:"training steps between prunings of S: its least co-active allowed pairs lose their entry for good (0: never; needs learn_s; with branch 0, S starts full)"`
+	PruneFrac  float64 `json:"prune_frac" help:"pairs pruned each time, as a fraction of the pairs S allows at the start"`
+	PruneKeep  float64 `json:"prune_keep" help:"pruning stops when this fraction of the pairs S allows at the start is left"`
 }
 
 // DefaultConfig is a binary tree of 63 units (6 levels) over 8×8 patches, with S learned from
-// 0.5 on every allowed entry, bounded by 1, and 50 ISTA steps of inference.
+// 0.5 on every allowed entry, bounded by 1, 50 ISTA steps of inference with the step size
+// re-estimated every 10 training steps, and no pruning.
 func DefaultConfig() Config {
 	return Config{Inputs: 64, Rows: 8, Cols: 8, Units: 63, Branch: 2, Lambda: 0.5, SScale: 0.5, SMax: 1,
-		LearnS: true, SLRScale: 1, InferIters: 50}
+		LearnS: true, SLRScale: 1, InferIters: 50, LipschitzEvery: 10, PruneFrac: 0.05, PruneKeep: 0.25}
 }
 
 // DefaultTrainConfig: 8 epochs of minibatches of 64, SGD with lr 0.2 and momentum 0.9.
@@ -93,6 +105,16 @@ func (c Config) Validate() error {
 		return fmt.Errorf("s_lr_scale = %g, want a finite value > 0", c.SLRScale)
 	case c.InferIters <= 0:
 		return fmt.Errorf("infer_iters = %d, want > 0", c.InferIters)
+	case c.LipschitzEvery <= 0:
+		return fmt.Errorf("lipschitz_every = %d, want > 0", c.LipschitzEvery)
+	case c.PruneEvery < 0:
+		return fmt.Errorf("prune_every = %d, want ≥ 0", c.PruneEvery)
+	case c.PruneEvery > 0 && !c.LearnS:
+		return fmt.Errorf("prune_every = %d, but S is not learned (learn_s false): pruning ranks the pairs by S's gradient", c.PruneEvery)
+	case c.PruneEvery > 0 && !(c.PruneFrac > 0 && c.PruneFrac <= 1):
+		return fmt.Errorf("prune_frac = %g, want a fraction in (0, 1]", c.PruneFrac)
+	case c.PruneEvery > 0 && !(c.PruneKeep >= 0 && c.PruneKeep <= 1):
+		return fmt.Errorf("prune_keep = %g, want a fraction in [0, 1]", c.PruneKeep)
 	case c.Rows*c.Cols != 0 && c.Rows*c.Cols != c.Inputs:
 		return fmt.Errorf("rows × cols = %d×%d does not hold %d inputs", c.Rows, c.Cols, c.Inputs)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/drsae/drsae/kernels"
 	"github.com/drsae/drsae/model"
@@ -16,14 +17,15 @@ import (
 //
 // by InferIters proximal-gradient steps from z = 0, each step
 //
-//	z ← shrink(y − (1/L) Dᵀ(D y − x),  (λ + 2 (S|y|)_i)/L)      L = 1.05·(λ_max(DᵀD) + 2‖S‖)
+//	z ← shrink(y − (1/L) Dᵀ(D y − x),  (λ + 2 (S|y|)_i)/L)      L = 1.05·(λ_max(DᵀD) + 2·bound of ‖S‖₂)
 //
 // with a threshold per sample and unit, at y = z (ISTA, the default) or at FISTA's
 // extrapolation y = z + β_k(z − z_prev) (Config.FISTA). Training lowers the energy in D (z held
 // fixed, then D's columns renormalized) and raises it in S (its gradient |z||z|ᵀ), then projects
-// S back to its bounded set: symmetric, in [0, s_max], zero on the diagonal and between related
-// units of the tree. In PyTorch, with t = safetensors.torch.load_file(path): x_hat = z @ t["D"].T, and
-// t["S"] is the inhibition matrix.
+// S back to its bounded set: symmetric, in [0, s_max], zero on the diagonal, between related
+// units of the tree and, with pruning (Config.PruneEvery), on the pairs pruned so far. In
+// PyTorch, with t = safetensors.torch.load_file(path): x_hat = z @ t["D"].T, and t["S"] is the
+// inhibition matrix.
 type Lateral struct {
 	cfg    Config
 	be     kernels.Backend
@@ -37,10 +39,19 @@ type Lateral struct {
 	onesM  kernels.Tensor // [m]
 	sT     kernels.Tensor // [m,m] scratch of S's projection
 	power  *model.PowerIteration
-	L      float64 // the step size's Lipschitz constant of the last Forward
+	sNorm  float64  // a bound on ‖S‖₂ for every S training can reach (see Lipschitz)
+	prune  *pruning // S's pruning; nil without
+	// L is the Lipschitz constant of the inference's step size, re-estimated every
+	// LipschitzEvery training steps; lipStep is the step count it was estimated at.
+	L              float64
+	steps, lipStep int
 }
 
-var _ model.Module = (*Lateral)(nil)
+var (
+	_ model.Module   = (*Lateral)(nil)
+	_ model.Stepper  = (*Lateral)(nil)
+	_ model.Stateful = (*Lateral)(nil)
+)
 
 // New allocates a model with zero parameters.
 func New(be kernels.Backend, cfg Config) (*Lateral, error) {
@@ -53,21 +64,25 @@ func New(be kernels.Backend, cfg Config) (*Lateral, error) {
 		return nil, err
 	}
 	l := &Lateral{cfg: cfg, be: be, params: ps, d: ps[0], s: ps[1]}
+	mask := cfg.Mask()
+	l.sNorm = sBound(cfg, mask)
 	ts, err := model.NewTensors(be, []int{m, m}, []int{m}, []int{m}, []int{m}, []int{m}, []int{m}, []int{m, m})
 	if err == nil {
 		l.mask, l.zeroM, l.sMax, l.dNorm, l.dInv, l.onesM, l.sT = ts[0], ts[1], ts[2], ts[3], ts[4], ts[5], ts[6]
-		be.Upload(l.mask, cfg.Mask())
+		be.Upload(l.mask, mask)
 		be.Fill(l.zeroM, 0)
 		be.Fill(l.sMax, float32(cfg.SMax))
 		be.Fill(l.onesM, 1)
 		l.power, err = model.NewPowerIteration(be, m, 0x1a7e)
+	}
+	if err == nil && cfg.PruneEvery > 0 {
+		l.prune, err = newPruning(be, mask, m)
 	}
 	if err != nil {
 		l.Free()
 		return nil, fmt.Errorf("lateral: %w", err)
 	}
 	l.d.Project = l.normalize
-	l.s.Project = l.ProjectS
 	l.s.LRScale = cfg.SLRScale
 	l.s.Frozen = !cfg.LearnS
 	return l, nil
@@ -94,6 +109,9 @@ func (l *Lateral) Free() {
 	if l.power != nil {
 		l.power.Free()
 	}
+	if l.prune != nil {
+		l.prune.free(l.be)
+	}
 }
 
 // normalize scales every column of d to unit norm (D's projection).
@@ -105,7 +123,7 @@ func (l *Lateral) normalize(d kernels.Tensor) {
 
 // ProjectS puts s back in S's feasible set: s ← mask ⊙ clip((s + sᵀ)/2, 0, s_max). Each step
 // keeps symmetry, so the result is symmetric, non-negative, bounded by s_max entrywise
-// (‖S‖_F ≤ s_max·m), and zero on the diagonal and between related units.
+// (‖S‖_F ≤ s_max·m), and zero on the diagonal, between related units and on pruned pairs.
 func (l *Lateral) ProjectS(s kernels.Tensor) {
 	be := l.be
 	be.Transpose(l.sT, s)
@@ -187,8 +205,10 @@ func (l *Lateral) abs(a, z, u kernels.Tensor) {
 }
 
 // Lipschitz bounds the curvature of the smooth part of the energy for a fixed sign pattern σ of
-// z, ½‖x − D z‖² + zᵀ diag(σ) S diag(σ) z: L = 1.05·(λ_max(DᵀD) + 2·max_i Σ_j S_ij), with
-// λ_max(DᵀD) from a warm-started power iteration and ‖S‖₂ bounded by its largest row sum (S ≥ 0).
+// z, ½‖x − D z‖² + zᵀ diag(σ) S diag(σ) z: L = 1.05·(λ_max(DᵀD) + 2·sNorm), with λ_max(DᵀD)
+// from a warm-started power iteration, rounded to a float32 so that a checkpoint holds it exactly.
+// Training re-estimates it only every LipschitzEvery steps: D moves little in between, and the
+// 5% margin covers that as it covers the power iteration's approach from below.
 func (l *Lateral) Lipschitz() (float64, error) {
 	est, _, err := l.power.Run(l.d.Value, 30, 1e-4)
 	if err != nil {
@@ -197,27 +217,49 @@ func (l *Lateral) Lipschitz() (float64, error) {
 	if !(est > 0) {
 		return 0, fmt.Errorf("lateral: λ_max(DᵀD) = %g, want > 0", est)
 	}
-	l.be.Reduce(l.dNorm, l.s.Value, kernels.ReduceSum, kernels.PerRow)
-	rows := make([]float32, l.cfg.Units)
-	if err := l.be.Download(rows, l.dNorm); err != nil {
-		return 0, err
-	}
-	var smax float64
-	for _, v := range rows {
-		smax = max(smax, float64(v))
-	}
-	return 1.05 * (est + 2*smax), nil
+	return float64(float32(1.05 * (est + 2*l.sNorm))), nil
 }
 
-// Forward infers the codes of the batch in w and computes the residual R = Z·Dᵀ − X.
+// sBound bounds ‖S‖₂ with no read-back of S: S ≥ 0, so ‖S‖₂ ≤ max_i Σ_j S_ij ≤ s·c, with c the
+// most entries a row of mask allows and s the largest an entry can be: s_max for a learned S,
+// which AfterStep projects after every step; s_scale for a hand-set one. The bound holds however
+// S moves between two estimates of L, and for the best and averaged copies of S that the trainer
+// swaps in, which may hold pairs pruned since (mask is the start's pattern: pruning only removes
+// entries); S's row sums read back at each estimate would not, as a learned S grows in between.
+// The price: it is looser than the largest row sum while S is below s_max (twice it at the start
+// from s_scale = 0.5, 4% at the end of the default run), and a pruned S keeps the bound of the
+// pattern it started from.
+func sBound(cfg Config, mask []float32) float64 {
+	m, most := cfg.Units, 0
+	for i := range m {
+		c := 0
+		for _, v := range mask[i*m : (i+1)*m] {
+			if v != 0 {
+				c++
+			}
+		}
+		most = max(most, c)
+	}
+	s := cfg.SMax
+	if !cfg.LearnS {
+		s = cfg.SScale
+	}
+	return s * float64(most)
+}
+
+// Forward infers the codes of the batch in w and computes the residual R = Z·Dᵀ − X. It
+// estimates L on its first call and then every LipschitzEvery training steps; evaluation between
+// two training steps uses the last estimate.
 func (l *Lateral) Forward(mw model.Work, phase int) error {
 	w, be := mw.(*work), l.be
-	L, err := l.Lipschitz()
-	if err != nil {
-		return err
+	if l.L == 0 || l.steps%l.cfg.LipschitzEvery == 0 && l.lipStep != l.steps {
+		L, err := l.Lipschitz()
+		if err != nil {
+			return err
+		}
+		l.L, l.lipStep = L, l.steps
 	}
-	l.L = L
-	inv := float32(1 / L)
+	inv := float32(1 / l.L)
 	be.Gemm(true, false, 1, l.d.Value, l.d.Value, 0, w.dtd) // DᵀD
 	be.Gemm(false, false, 1, w.x, l.d.Value, 0, w.xd)       // X·D
 	be.Fill(w.z, 0)
@@ -270,7 +312,26 @@ func (l *Lateral) Backward(mw model.Work, phase int) {
 	if l.s.Grad != nil {
 		l.abs(w.a, w.z, w.u)
 		be.Gemm(true, false, -inv, w.a, w.a, 0, l.s.Grad)
+		if l.prune != nil {
+			be.Axpby(-1, l.s.Grad, 1, l.prune.coact) // the co-activity |Z|ᵀ·|Z|/B
+		}
 	}
+}
+
+// AfterStep counts the training step, prunes S's pattern when a pruning is due, and projects a
+// learned S after every step, whatever the trainer's project_every: the step size's bound on
+// ‖S‖₂ (sBound) needs S in its set at every Forward.
+func (l *Lateral) AfterStep(model.Work) error {
+	l.steps++
+	if l.prune != nil && l.steps%l.cfg.PruneEvery == 0 {
+		if err := l.pruneS(); err != nil {
+			return err
+		}
+	}
+	if l.cfg.LearnS {
+		l.ProjectS(l.s.Value)
+	}
+	return nil
 }
 
 // Loss reads back "recon" ½‖x − D z‖², "l1" ‖z‖₁, "inhib" |z|ᵀS|z|, "loss" the energy
@@ -297,24 +358,58 @@ func (l *Lateral) Loss(mw model.Work, phase int) (model.Sums, error) {
 	return s, nil
 }
 
-// State is the warm-start vector of the power iteration.
+// State is what steers the next steps beyond the parameters: the power iteration's warm-start
+// vector, the step counts, L and, with pruning, S's pattern and the co-activity since the last
+// pruning.
 func (l *Lateral) State() ([]model.NamedTensor, error) {
-	v := make([]float32, l.cfg.Units)
+	m := l.cfg.Units
+	v := make([]float32, m)
 	if err := l.be.Download(v, l.power.Vector()); err != nil {
 		return nil, err
 	}
-	return []model.NamedTensor{{Name: "power", Shape: []int{len(v)}, Data: v}}, nil
+	st := []model.NamedTensor{{Name: "power", Shape: []int{m}, Data: v},
+		{Name: "steps", Shape: []int{2}, Data: []float32{float32(l.steps), float32(l.lipStep)}},
+		{Name: "lipschitz", Shape: []int{1}, Data: []float32{float32(l.L)}}}
+	if l.prune == nil {
+		return st, nil
+	}
+	c := make([]float32, m*m)
+	if err := l.be.Download(c, l.prune.coact); err != nil {
+		return nil, err
+	}
+	return append(st, model.NamedTensor{Name: "mask", Shape: []int{m, m}, Data: slices.Clone(l.prune.mask)},
+		model.NamedTensor{Name: "coactivity", Shape: []int{m, m}, Data: c}), nil
 }
 
-// SetState restores what State saved.
+// SetState restores what State saved; a key it lacks keeps its start value.
 func (l *Lateral) SetState(st map[string]model.HostTensor) error {
-	v, ok := st["power"]
-	if !ok {
-		return nil
+	m := l.cfg.Units
+	sizes := []struct {
+		name string
+		n    int
+	}{{"power", m}, {"steps", 2}, {"lipschitz", 1}, {"mask", m * m}, {"coactivity", m * m}}
+	for _, k := range sizes {
+		if v, ok := st[k.name]; ok && len(v.Data) != k.n {
+			return fmt.Errorf("lateral: state %q has %d values, want %d", k.name, len(v.Data), k.n)
+		}
 	}
-	if len(v.Data) != l.cfg.Units {
-		return fmt.Errorf("lateral: state \"power\" has %d values, want %d", len(v.Data), l.cfg.Units)
+	if v, ok := st["power"]; ok {
+		l.be.Upload(l.power.Vector(), v.Data)
 	}
-	l.be.Upload(l.power.Vector(), v.Data)
+	if v, ok := st["steps"]; ok {
+		if s, ls := v.Data[0], v.Data[1]; s < 0 || ls < 0 || ls > s || s != float32(int(s)) || ls != float32(int(ls)) {
+			return fmt.Errorf("lateral: state \"steps\" holds %g and %g, want counts with the second at most the first", s, ls)
+		}
+		l.steps, l.lipStep = int(v.Data[0]), int(v.Data[1])
+	}
+	if v, ok := st["lipschitz"]; ok {
+		if !(v.Data[0] > 0) {
+			return fmt.Errorf("lateral: state \"lipschitz\" = %g, want > 0", v.Data[0])
+		}
+		l.L = float64(v.Data[0])
+	}
+	if l.prune != nil {
+		return l.prune.setState(l.be, l.mask, l.cfg, st)
+	}
 	return nil
 }

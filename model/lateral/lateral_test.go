@@ -64,7 +64,7 @@ func energy(n, m int, d, s, x, z []float64, lambda float64) float64 {
 // S's is −∂E/∂S (the trainer's descent is an ascent on the energy in S).
 func TestLateralGradients(t *testing.T) {
 	be := modeltest.Backend(t)
-	cfg := Config{Inputs: 5, Units: 7, Branch: 2, Lambda: 0.1, SScale: 0.2, SMax: 1, LearnS: true, SLRScale: 1, InferIters: 20}
+	cfg := Config{Inputs: 5, Units: 7, Branch: 2, Lambda: 0.1, SScale: 0.2, SMax: 1, LearnS: true, SLRScale: 1, InferIters: 20, LipschitzEvery: 10}
 	l, err := New(be, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +137,7 @@ func TestLateralGradients(t *testing.T) {
 // and between related units, from an arbitrary matrix.
 func TestLateralProjection(t *testing.T) {
 	be := modeltest.Backend(t)
-	cfg := Config{Inputs: 4, Units: 13, Branch: 3, Lambda: 0.1, SScale: 0.2, SMax: 0.5, LearnS: true, SLRScale: 1, InferIters: 5}
+	cfg := Config{Inputs: 4, Units: 13, Branch: 3, Lambda: 0.1, SScale: 0.2, SMax: 0.5, LearnS: true, SLRScale: 1, InferIters: 5, LipschitzEvery: 10}
 	l, err := New(be, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -146,12 +146,18 @@ func TestLateralProjection(t *testing.T) {
 	m := cfg.Units
 	be.Upload(l.S(), modeltest.Randn(rand.New(rand.NewPCG(1, 2)), m*m, 1))
 	l.ProjectS(l.S())
-	checkS(t, cfg, modeltest.Download(t, be, l.S()))
+	checkS(t, l)
 }
 
 // checkS asserts S's constraints, and that some entries are not zero.
-func checkS(t *testing.T, cfg Config, s []float32) {
+func checkS(t *testing.T, l *Lateral) {
 	t.Helper()
+	cfg := l.cfg
+	s := modeltest.Download(t, l.be, l.S())
+	pattern := cfg.Mask()
+	if l.prune != nil {
+		pattern = l.prune.mask
+	}
 	m, nz := cfg.Units, 0
 	for i := range m {
 		for j := range m {
@@ -163,6 +169,8 @@ func checkS(t *testing.T, cfg Config, s []float32) {
 				t.Fatalf("S[%d,%d] = %g ≠ S[%d,%d] = %g", i, j, v, j, i, s[j*m+i])
 			case cfg.Related(i, j) && v != 0:
 				t.Fatalf("S[%d,%d] = %g between related units", i, j, v)
+			case pattern[i*m+j] == 0 && v != 0:
+				t.Fatalf("S[%d,%d] = %g on a pruned pair", i, j, v)
 			}
 			if v != 0 {
 				nz++
@@ -188,10 +196,11 @@ func TestLateralTree(t *testing.T) {
 	}
 }
 
-// trained trains a default model briefly on natural patches and returns it.
-func trained(t *testing.T, be kernels.Backend, epochs int) (*Lateral, *model.Samples) {
+// trained trains a model of cfg with the default schedule for epochs on 5,000 natural patches and
+// returns it, with 64 held-out patches.
+func trained(t *testing.T, be kernels.Backend, cfg Config, epochs int) (*Lateral, *model.Samples) {
 	t.Helper()
-	l, err := New(be, DefaultConfig())
+	l, err := New(be, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,9 +226,8 @@ func trained(t *testing.T, be kernels.Backend, epochs int) (*Lateral, *model.Sam
 // meet the optimality conditions of the energy.
 func TestLateralNaturalPatches(t *testing.T) {
 	be := modeltest.Backend(t)
-	l, test := trained(t, be, 8)
+	l, test := trained(t, be, DefaultConfig(), 8)
 	defer l.Free()
-	cfg := l.cfg
 	sim, err := l.BranchSimilarity()
 	if err != nil {
 		t.Fatal(err)
@@ -228,7 +236,7 @@ func TestLateralNaturalPatches(t *testing.T) {
 	if !(sim.Ratio > 1.5) {
 		t.Errorf("branch/other |cos| ratio %.3f ≤ 1.5", sim.Ratio)
 	}
-	checkS(t, cfg, modeltest.Download(t, be, l.S()))
+	checkS(t, l)
 
 	checkInference(t, l, test)
 }
@@ -283,7 +291,7 @@ func checkInference(t *testing.T, l *Lateral, test *model.Samples) {
 // meets the optimality conditions.
 func TestLateralOptimality(t *testing.T) {
 	be := modeltest.Backend(t)
-	cfg := Config{Inputs: 10, Units: 13, Branch: 3, Lambda: 0.2, SScale: 0.3, SMax: 0.6, LearnS: true, SLRScale: 1, InferIters: 10}
+	cfg := Config{Inputs: 10, Units: 13, Branch: 3, Lambda: 0.2, SScale: 0.3, SMax: 0.6, LearnS: true, SLRScale: 1, InferIters: 10, LipschitzEvery: 10}
 	l, err := New(be, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -309,12 +317,16 @@ func TestLateralValidate(t *testing.T) {
 		"branch": func(c *Config) { c.Branch = -1 }, "lambda": func(c *Config) { c.Lambda = math.NaN() },
 		"s_scale": func(c *Config) { c.SScale = -1 }, "s_max": func(c *Config) { c.SMax = 0 },
 		"s_lr_scale": func(c *Config) { c.SLRScale = 0 }, "infer_iters": func(c *Config) { c.InferIters = 0 },
-		"rows": func(c *Config) { c.Rows = 3 },
+		"rows": func(c *Config) { c.Rows = 3 }, "lipschitz_every": func(c *Config) { c.LipschitzEvery = 0 },
+		"prune_every":               func(c *Config) { c.PruneEvery = -1 },
+		"prune_every needs learn_s": func(c *Config) { c.PruneEvery, c.LearnS = 10, false },
+		"prune_frac":                func(c *Config) { c.PruneEvery, c.PruneFrac = 10, 0 },
+		"prune_keep":                func(c *Config) { c.PruneEvery, c.PruneKeep = 10, 1.5 },
 	} {
 		c := DefaultConfig()
 		f(&c)
 		err := c.Validate()
-		if err == nil || !strings.Contains(err.Error(), key) {
+		if key, _, _ = strings.Cut(key, " "); err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("%s out of range: error %v, want one naming it", key, err)
 		}
 	}
@@ -369,23 +381,39 @@ func checkOptimality(t *testing.T, cfg Config, d, s, x, z []float64, b int) {
 	}
 }
 
-// TestLateralResume: training resumes exactly from a checkpoint (the power iteration's warm
-// start is state).
+// TestLateralResume: training resumes exactly from a checkpoint taken between two estimates of
+// the step size (the step counts, L and the power iteration's warm start are state), with
+// validation passes in between; and, with S pruned from full, across a pruning (the pattern and
+// the co-activity are state too).
 func TestLateralResume(t *testing.T) {
 	be := modeltest.Backend(t)
 	train := &model.Samples{Name: "patches", X: patches(t, 600, 3), Dim: 64}
+	valid := &model.Samples{Name: "valid", X: patches(t, 100, 4), Dim: 64}
 	tc := DefaultTrainConfig()
 	tc.Epochs = 3
-	traintest.Resume(t, func() model.Module {
-		cfg := DefaultConfig()
-		cfg.Units, cfg.InferIters = 15, 10
-		l, err := New(be, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := l.Init(nil, 2); err != nil {
-			t.Fatal(err)
-		}
-		return l
-	}, tc, train, nil, 2)
+	const stopAfter = 2
+	steps := stopAfter * (train.N() / tc.Batch) // 18
+	for _, c := range []struct {
+		name        string
+		branch      int
+		prune, lipk int
+	}{{"tree", 2, 0, 4}, {"pruned", 0, 7, 4}} {
+		t.Run(c.name, func(t *testing.T) {
+			if steps%c.lipk == 0 || c.prune > 0 && (steps%c.prune == 0 || steps < c.prune) {
+				t.Fatalf("the checkpoint at step %d is not between two estimates of L (every %d) or after a pruning (every %d) and before the next", steps, c.lipk, c.prune)
+			}
+			traintest.Resume(t, func() model.Module {
+				cfg := DefaultConfig()
+				cfg.Units, cfg.InferIters, cfg.Branch, cfg.PruneEvery, cfg.LipschitzEvery = 15, 10, c.branch, c.prune, c.lipk
+				l, err := New(be, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := l.Init(nil, 2); err != nil {
+					t.Fatal(err)
+				}
+				return l
+			}, tc, train, valid, stopAfter)
+		})
+	}
 }

@@ -240,26 +240,35 @@ func wrapAngle(a float64) float64 {
 // round(L·|k|) = r, for r = 0 … L/2.
 func (o *OrientationMap) Spectrum() []float64 {
 	field := make([]complex128, len(o.Units))
-	var mean complex128
 	for i, u := range o.Units {
 		field[i] = cmplx.Exp(complex(0, 2*u.Theta))
-		mean += field[i]
+	}
+	return ringSpectrum(field, o.H, o.W)
+}
+
+// ringSpectrum is Spectrum of the field [h, w] (its mean removed).
+func ringSpectrum(field []complex128, h, w int) []float64 {
+	var mean complex128
+	for _, v := range field {
+		mean += v
 	}
 	mean /= complex(float64(len(field)), 0)
-	for i := range field {
-		field[i] -= mean
+	x := make([]complex128, len(field))
+	for i, v := range field {
+		x[i] = v - mean
 	}
-	f := dft2(field, o.H, o.W)
-	l := min(o.H, o.W)
+	f := dft2(x, h, w)
+	l := min(h, w)
 	power := make([]float64, l/2+1)
 	count := make([]float64, l/2+1)
-	for u := range o.H {
-		fy := signedFreq(u, o.H)
-		for v := range o.W {
-			fx := signedFreq(v, o.W)
+	for u := range h {
+		fy := signedFreq(u, h)
+		for v := range w {
+			fx := signedFreq(v, w)
 			r := int(math.Round(float64(l) * math.Hypot(fx, fy)))
 			if r < len(power) {
-				power[r] += real(f[u*o.W+v])*real(f[u*o.W+v]) + imag(f[u*o.W+v])*imag(f[u*o.W+v])
+				c := f[u*w+v]
+				power[r] += real(c)*real(c) + imag(c)*imag(c)
 				count[r]++
 			}
 		}
@@ -282,23 +291,31 @@ func signedFreq(k, n int) float64 {
 
 // dft2 is the 2-D DFT of x [h, w], row-major (separable, O(h·w·(h + w))).
 func dft2(x []complex128, h, w int) []complex128 {
-	line := func(n, stride int, in, out []complex128, off int) {
+	line := func(n, stride int, tw, in, out []complex128, off int) {
 		for k := range n {
 			var s complex128
 			for t := range n {
-				sn, cs := math.Sincos(-2 * math.Pi * float64((k*t)%n) / float64(n))
-				s += in[off+t*stride] * complex(cs, sn)
+				s += in[off+t*stride] * tw[(k*t)%n]
 			}
 			out[off+k*stride] = s
 		}
 	}
+	twiddles := func(n int) []complex128 { // e^{−2πi t/n}
+		tw := make([]complex128, n)
+		for t := range tw {
+			sn, cs := math.Sincos(-2 * math.Pi * float64(t) / float64(n))
+			tw[t] = complex(cs, sn)
+		}
+		return tw
+	}
+	tw, th := twiddles(w), twiddles(h)
 	tmp := make([]complex128, len(x))
 	out := make([]complex128, len(x))
 	for r := range h {
-		line(w, 1, x, tmp, r*w)
+		line(w, 1, tw, x, tmp, r*w)
 	}
 	for c := range w {
-		line(h, w, tmp, out, c)
+		line(h, w, th, tmp, out, c)
 	}
 	return out
 }
@@ -371,8 +388,8 @@ func (o *OrientationMap) Measure() MapMeasures {
 // Smoothed returns the map low-passed as a field: each unit's s·exp(2iθ) (s its Strength)
 // replaced by the Gaussian-weighted sum over the map, σ = sigma units (wrapping on a torus,
 // renormalized at the edges otherwise), and θ = ½ arg, Strength = |sum|/Σ weights. Noise in the
-// single units' orientations makes pairs of spurious pinwheels a plaquette apart; the band
-// limit removes them, as the band-pass filtering of imaged cortical maps does.
+// single units' orientations makes pairs of spurious pinwheels a plaquette apart; the low-pass
+// removes them. (KaschubeDensity filters by BandPass instead, as Kaschube et al. did.)
 func (o *OrientationMap) Smoothed(sigma float64) *OrientationMap {
 	out := &OrientationMap{H: o.H, W: o.W, Torus: o.Torus, Units: make([]Orientation, len(o.Units))}
 	field := make([]complex128, len(o.Units))
@@ -404,19 +421,4 @@ func (o *OrientationMap) Smoothed(sigma float64) *OrientationMap {
 		}
 	}
 	return out
-}
-
-// BandLimitSigma is the σ, as a fraction of Λ, of the low-pass BandLimited applies. It was fixed
-// before any trained map was measured: a Gaussian of σ = Λ/8 keeps 73% of the field's amplitude
-// at the column frequency 1/Λ and 29% at 2/Λ.
-const BandLimitSigma = 1.0 / 8
-
-// BandLimited is the map Smoothed with σ = BandLimitSigma·Λ (Λ of the map itself), or the map
-// itself when it has no column spacing.
-func (o *OrientationMap) BandLimited() *OrientationMap {
-	l := o.ColumnSpacing()
-	if l == 0 {
-		return o
-	}
-	return o.Smoothed(BandLimitSigma * l)
 }
