@@ -154,6 +154,16 @@ type Kind struct {
 	Data DataSpec
 	// New allocates a module for cfg on be with zero parameters (Init or loading sets them).
 	New func(be kernels.Backend, cfg Config) (Module, error)
+	// Recipes are named starting points other than the defaults (a paper's own schedule): each
+	// changes a default config, schedule and data; `drsae train KIND --recipe NAME` starts from
+	// it, and the flags given still win.
+	Recipes map[string]Recipe
+}
+
+// A Recipe is a named change of a kind's defaults.
+type Recipe struct {
+	Summary string
+	Apply   func(cfg Config, tc *TrainConfig, data *DataSpec)
 }
 
 var kinds = map[string]*Kind{}

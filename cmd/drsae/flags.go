@@ -60,7 +60,8 @@ func (f fieldValue) Set(s string) error {
 }
 
 // configFlags declares a flag for every key of each config (pointers to structs) that has one,
-// defaulting to the value it holds, and returns the keys by flag name. skip leaves keys out.
+// defaulting to the value it holds, and returns the keys by flag name. skip leaves keys out; a
+// nil fs declares nothing.
 func configFlags(fs *flag.FlagSet, skip func(model.Field) bool, cfgs ...any) map[string]model.Field {
 	out := map[string]model.Field{}
 	for _, cfg := range cfgs {
@@ -68,7 +69,9 @@ func configFlags(fs *flag.FlagSet, skip func(model.Field) bool, cfgs ...any) map
 			if f.NoFlag || (skip != nil && skip(f)) {
 				continue
 			}
-			fs.Var(fieldValue{f.Value}, f.Flag, f.Help)
+			if fs != nil {
+				fs.Var(fieldValue{f.Value}, f.Flag, f.Help)
+			}
 			out[f.Flag] = f
 		}
 	}

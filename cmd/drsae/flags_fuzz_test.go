@@ -21,7 +21,7 @@ func FuzzTrainFlags(f *testing.F) {
 		"--map_h\x00100000\x00--map_w\x00100000", "--batch\x000", "--epochs\x001e3", "--pools\x00torus\x00--window\x000",
 		"--maps\x0064\x00--filter\x009\x00--stride\x000", "--optimizer\x00adam\x00--lr-decay\x00-1", "--train-size\x000",
 		"--max-time\x00-1s", "--out\x00x.json", "--seed\x0018446744073709551615", "--source\x00patches\x00--patch\x002049",
-		"-h", "--average\x001.5", "--valid-size\x0060000",
+		"-h", "--average\x001.5", "--valid-size\x0060000", "--recipe\x00paper\x00--batch\x0020", "--recipe\x00x",
 	}
 	for i, s := range seeds {
 		f.Add(uint8(i), s)

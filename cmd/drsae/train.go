@@ -108,6 +108,10 @@ func parseTrain(k *model.Kind, ck *cliKind, args []string) (*trainArgs, error) {
 	resume := fs.String("resume", "", "continue from this checkpoint, NAME.checkpoint.safetensors (--out then defaults to NAME.safetensors)")
 	maxTime := fs.Duration("max-time", 0, "wall-clock budget: stop, keeping the best model, when another epoch would not end within it (0: none)")
 	quiet := fs.Bool("quiet", false, "no progress bar: one line per epoch")
+	var recipe *string
+	if len(k.Recipes) > 0 {
+		recipe = fs.String("recipe", "", "start from a recipe instead of the defaults (flags given still win): "+recipeList(k))
+	}
 	a := &trainArgs{cfg: k.NewConfig(), tc: k.NewTrain(), spec: k.Data}
 	a.run.df.add(fs)
 	noPretrain := func(f model.Field) bool { return f.Key == "pretrain_epochs" && len(k.Phases) == 1 }
@@ -116,6 +120,14 @@ func parseTrain(k *model.Kind, ck *cliKind, args []string) (*trainArgs, error) {
 		return nil, err
 	}
 	a.set = setFlags(fs)
+	if recipe != nil && *recipe != "" {
+		if *resume != "" {
+			return nil, usagef("--recipe %s with --resume: a resumed run keeps its checkpoint's schedule; leave --recipe out", *recipe)
+		}
+		if err := a.applyRecipe(k, *recipe, noPretrain); err != nil {
+			return nil, err
+		}
+	}
 	a.out, a.resume = *out, *resume
 	a.run.backend, a.run.maxTime, a.run.quiet, a.run.outSet = *backend, *maxTime, *quiet, a.set["out"]
 	switch {
@@ -145,6 +157,45 @@ func parseTrain(k *model.Kind, ck *cliKind, args []string) (*trainArgs, error) {
 		return nil, flagError(err, a.keys)
 	}
 	return a, nil
+}
+
+// applyRecipe starts a over from k's recipe name, then sets again the flags given.
+func (a *trainArgs) applyRecipe(k *model.Kind, name string, skip func(model.Field) bool) error {
+	r, ok := k.Recipes[name]
+	if !ok {
+		return usagef("--recipe %q: want one of %s", name, strings.Join(recipeNames(k), ", "))
+	}
+	cfg, tc, spec := k.NewConfig(), k.NewTrain(), k.Data
+	r.Apply(cfg, &tc, &spec)
+	keys := configFlags(nil, skip, cfg, &tc, &spec)
+	for name := range a.set {
+		if f, ok := keys[name]; ok {
+			f.Value.Set(a.keys[name].Value)
+		}
+	}
+	a.cfg, a.tc, a.spec, a.keys = cfg, tc, spec, keys
+	return nil
+}
+
+func recipeNames(k *model.Kind) []string {
+	names := make([]string, 0, len(k.Recipes))
+	for n := range k.Recipes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// recipeList names k's recipes with their summaries, for the flag's help.
+func recipeList(k *model.Kind) string {
+	var b strings.Builder
+	for i, n := range recipeNames(k) {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "%s (%s)", n, k.Recipes[n].Summary)
+	}
+	return b.String()
 }
 
 func train(k *model.Kind, ck *cliKind, args []string) error {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/drsae/drsae/data"
 	"github.com/drsae/drsae/model"
+	"github.com/drsae/drsae/model/drsae"
 )
 
 // TestTrainBadFlags: a value out of range is one line naming its flag, exit 2, before any data
@@ -389,5 +390,40 @@ func writePNG(t *testing.T, path string, n int) {
 	defer f.Close()
 	if err := png.Encode(f, img); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRecipe: --recipe paper starts from the authors' schedule, the flags given still win, and an
+// unknown recipe is one line naming the ones there are.
+func TestRecipe(t *testing.T) {
+	k, _ := model.LookupKind("drsae")
+	a, err := parseTrain(k, kindCLI(k.Name), []string{"--recipe", "paper", "--batch", "20", "--units", "30", "--T", "4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := a.cfg.(*drsae.Config)
+	want := model.TrainConfig{Batch: 20, Momentum: 0, LR: 5e-3, LRDecay: 5e-7, LRRestart: true, PretrainEpochs: 100, Epochs: 1000, Patience: 100, ProjectEvery: 5}
+	got := a.tc
+	if got.Batch != want.Batch || got.Momentum != want.Momentum || got.LR != want.LR || got.LRDecay != want.LRDecay ||
+		got.LRRestart != want.LRRestart || got.PretrainEpochs != want.PretrainEpochs || got.Epochs != want.Epochs ||
+		got.Patience != want.Patience || got.ProjectEvery != want.ProjectEvery || got.Average != 0 {
+		t.Errorf("schedule %+v, want the paper's with batch 20", got)
+	}
+	if cfg.ClassLRDivisor != 5 || cfg.Units != 30 || cfg.T != 4 || a.spec.ValidSize != 10000 {
+		t.Errorf("config %+v, data %+v: want C's rate ÷5, the units and T given, 10,000 validation digits", cfg, a.spec)
+	}
+	if !a.set["batch"] || a.keys["batch"].Value.Int() != 20 {
+		t.Errorf("the keys do not point at the recipe's schedule: %v", a.keys["batch"].Value)
+	}
+	_, err = parseTrain(k, kindCLI(k.Name), []string{"--recipe", "fast"})
+	if err == nil || !strings.Contains(err.Error(), `--recipe "fast": want one of paper`) {
+		t.Errorf("unknown recipe: %v", err)
+	}
+	if _, err := parseTrain(k, kindCLI(k.Name), []string{"--recipe", "paper", "--units", "30", "--T", "4", "--lr", "-1"}); err == nil {
+		t.Error("--recipe paper --lr -1: no error")
+	}
+	if _, err := parseTrain(k, kindCLI(k.Name), []string{"--recipe", "paper", "--resume", "x.checkpoint.safetensors"}); err == nil ||
+		!strings.Contains(err.Error(), "leave --recipe out") {
+		t.Errorf("--recipe with --resume: %v", err)
 	}
 }

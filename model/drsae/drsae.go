@@ -27,7 +27,25 @@ func init() {
 		NewTrain:  DefaultTrainConfig,
 		Data:      model.DataSpec{Source: "mnist", Preprocess: "l2", TrainSize: 50000, ValidSize: 10000},
 		New:       func(be kernels.Backend, c model.Config) (model.Module, error) { return New(be, *c.(*Config)) },
+		Recipes: map[string]model.Recipe{"paper": {
+			Summary: "the authors' schedule: minibatch 10, plain SGD at 5e-3 decayed by 5e-7 per sample from each phase's start, " +
+				"100 unsupervised epochs, up to 1000 discriminative ones with early stopping (patience 100) on the last 10,000 " +
+				"training digits, C's rate divided by 5, repairs every 5 minibatches",
+			Apply: paperRecipe,
+		}},
 	})
+}
+
+// paperRecipe is the schedule of the authors' code as issue 15 and docs/drsae.md read it: loss
+// weights 5·½‖x − Dz‖² + 0.09‖z‖₁ + 1·NLL and the initialization are the defaults already. Two
+// choices are ours: the patience of the early stopping (the code's rule is not documented), and
+// the learning rate applying to the minibatch mean of the loss, as every schedule here does.
+func paperRecipe(c model.Config, tc *model.TrainConfig, data *model.DataSpec) {
+	cfg := c.(*Config)
+	cfg.ReconWeight, cfg.Lambda, cfg.ClassWeight, cfg.ClassLRDivisor = 5, 0.09, 1, 5
+	tc.Optimizer, tc.Batch, tc.Momentum, tc.LR, tc.LRDecay, tc.LRRestart = model.OptSGD, 10, 0, 5e-3, 5e-7, true
+	tc.PretrainEpochs, tc.Epochs, tc.Patience, tc.ProjectEvery, tc.Average = 100, 1000, 100, 5, 0
+	data.TrainSize, data.ValidSize = 50000, 10000
 }
 
 // Config fixes the shape and the loss of a DrSAE. The loss of one sample is
