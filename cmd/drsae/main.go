@@ -5,7 +5,7 @@
 //	drsae encode --model M [flags]     codes of a data set
 //	drsae eval --model M [flags]       error rates and code statistics
 //	drsae show --model M [flags]       pictures of filters as PNG
-//	drsae bench [flags]                time the kernels on every backend
+//	drsae bench [flags]                time every kernel and model step on each backend
 package main
 
 import (

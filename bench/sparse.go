@@ -45,14 +45,17 @@ func sparseProblem(b *testing.B, be kernels.Backend) (d, x kernels.Tensor) {
 	return d, x
 }
 
-// BenchmarkFISTA times FISTA on a batch, 50 iterations per call (each call also computes
-// X D/L once), and reports iterations/s: one iteration codes all B samples. The Gram form makes
-// an iteration one [B,m]×[m,m] product (2·B·m² flops) plus elementwise work.
-func BenchmarkFISTA(b *testing.B) {
+// fista: FISTA and ISTA on a batch, 50 iterations per call (each call also computes X D/L
+// once), in iterations/s: one iteration codes all B samples. The Gram form makes an iteration
+// one [B,m]×[m,m] product (2·B·m² flops, also reported as GFLOP/s) plus elementwise work.
+var fista = Group{Name: "FISTA", Cases: fistaCases()}
+
+func fistaCases() []Case {
 	const iters = 50
+	var cases []Case
 	for _, alg := range []model.Algorithm{model.FISTA, model.ISTA} {
-		b.Run(fmt.Sprintf("%v/B%d-%d-%d", alg, sparseB, sparseN, sparseM), func(b *testing.B) {
-			forEachBackend(b, func(b *testing.B, be kernels.Backend) {
+		cases = append(cases, Case{Name: fmt.Sprintf("%v/B%d-%d-%d", alg, sparseB, sparseN, sparseM), Unit: "iter/s",
+			Run: func(b *testing.B, be kernels.Backend) {
 				d, x := sparseProblem(b, be)
 				defer be.Free(d)
 				defer be.Free(x)
@@ -60,75 +63,68 @@ func BenchmarkFISTA(b *testing.B) {
 				defer be.Free(z)
 				c, err := model.NewSparseCoder(be, d, model.CodingOptions{Lambda: 0.1, Algorithm: alg, MaxIter: iters})
 				if err != nil {
-					b.Fatal(err)
+					stop(b, err)
 				}
 				defer c.Free()
 				if _, err := c.Encode(z, x); err != nil { // allocate the workspace
-					b.Fatal(err)
+					stop(b, err)
 				}
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
 					if _, err := c.Encode(z, x); err != nil { // Encode ends with a Sync
-						b.Fatal(err)
+						stop(b, err)
 					}
 				}
 				sec := b.Elapsed().Seconds()
 				b.ReportMetric(float64(iters*b.N)/sec, "iter/s")
 				b.ReportMetric(2*float64(sparseB)*sparseM*sparseM*float64(iters*b.N)/sec/1e9, "GFLOP/s")
-			})
-		})
+			}})
 	}
+	return cases
 }
 
-// BenchmarkLISTAForward times the LISTA encoder (T steps from W_e x) on a batch and reports
-// samples/s.
-func BenchmarkLISTAForward(b *testing.B) {
+// listaForward: the LISTA encoder (T steps from W_e x) on a batch, in samples/s.
+var listaForward = Group{Name: "LISTAForward", Cases: listaForwardCases()}
+
+func listaForwardCases() []Case {
+	var cases []Case
 	for _, T := range []int{1, 3, 10} {
-		b.Run(fmt.Sprintf("T%d/B%d-%d-%d", T, sparseB, sparseN, sparseM), func(b *testing.B) {
-			forEachBackend(b, func(b *testing.B, be kernels.Backend) {
+		cases = append(cases, Case{Name: fmt.Sprintf("T%d/B%d-%d-%d", T, sparseB, sparseN, sparseM), Unit: "samples/s",
+			Run: func(b *testing.B, be kernels.Backend) {
 				l, x := newBenchLISTA(b, be, T)
 				defer l.Free()
 				defer be.Free(x)
 				w, err := l.NewWork(sparseB)
 				if err != nil {
-					b.Fatal(err)
+					stop(b, err)
 				}
 				defer w.Free()
 				be.Copy(w.Inputs(), x)
-				if err := l.Forward(w, 0); err != nil {
-					b.Fatal(err)
-				}
-				waitDevice(b, be)
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
+				sec := timeLoop(b, be, func() {
 					if err := l.Forward(w, 0); err != nil {
-						b.Fatal(err)
+						stop(b, err)
 					}
-					waitDevice(b, be)
-				}
-				b.ReportMetric(float64(sparseB*b.N)/b.Elapsed().Seconds(), "samples/s")
-			})
-		})
+				})
+				b.ReportMetric(float64(sparseB*b.N)/sec, "samples/s")
+			}})
 	}
+	return cases
 }
 
-// BenchmarkLISTATrainStep times one training step of LISTA with T = 3 — forward, backpropagation
-// through the steps and the SGD update — and reports samples/s.
-func BenchmarkLISTATrainStep(b *testing.B) {
-	const T = 3
-	b.Run(fmt.Sprintf("T%d/B%d-%d-%d", T, sparseB, sparseN, sparseM), func(b *testing.B) {
-		forEachBackend(b, func(b *testing.B, be kernels.Backend) {
-			l, x := newBenchLISTA(b, be, T)
-			defer l.Free()
-			defer be.Free(x)
-			host := make([]float32, x.Len())
-			if err := be.Download(host, x); err != nil {
-				b.Fatal(err)
-			}
-			trainSteps(b, l, sparseB, host, make([]float32, sparseB*sparseM), 0, 1)
-		})
-	})
-}
+// listaTrainStep: one training step of LISTA with T = 3 — forward, backpropagation through the
+// steps and the SGD update — in samples/s.
+var listaTrainStep = Group{Name: "LISTATrainStep", Cases: []Case{{
+	Name: fmt.Sprintf("T3/B%d-%d-%d", sparseB, sparseN, sparseM), Unit: "samples/s",
+	Run: func(b *testing.B, be kernels.Backend) {
+		l, x := newBenchLISTA(b, be, 3)
+		defer l.Free()
+		defer be.Free(x)
+		host := make([]float32, x.Len())
+		if err := be.Download(host, x); err != nil {
+			stop(b, err)
+		}
+		trainSteps(b, l, sparseB, host, make([]float32, sparseB*sparseM), 0, 1)
+	}}}}
 
 func newBenchLISTA(b *testing.B, be kernels.Backend, T int) (*lista.LISTA, kernels.Tensor) {
 	d, x := sparseProblem(b, be)
@@ -137,10 +133,10 @@ func newBenchLISTA(b *testing.B, be kernels.Backend, T int) (*lista.LISTA, kerne
 	cfg.Inputs, cfg.Units, cfg.T, cfg.Lambda = sparseN, sparseM, T, 0.1
 	l, err := lista.New(be, cfg)
 	if err != nil {
-		b.Fatal(err)
+		stop(b, err)
 	}
 	if err := l.SetDictionary(d); err != nil {
-		b.Fatal(err)
+		stop(b, err)
 	}
 	return l, x
 }

@@ -10,19 +10,23 @@ import (
 	"github.com/drsae/drsae/model/drsae"
 )
 
-// BenchmarkDrSAEStep times one DrSAE training step — forward through the T recurrent steps,
-// backpropagation through time, the SGD update and (every 5th step, as in training) the
-// projection onto the constraints — on random unit-norm inputs, per backend, and reports
-// samples/s. The paper's net is 784-400, T = 11; make run trains 784-200, T = 5.
-func BenchmarkDrSAEStep(b *testing.B) {
+// drsaeStep: one DrSAE training step — forward through the T recurrent steps, backpropagation
+// through time, the SGD update and (every 5th step, as in training) the projection onto the
+// constraints — on random unit-norm inputs, in samples/s. The paper's net is 784-400, T = 11;
+// make run trains 784-200, T = 5.
+var drsaeStep = Group{Name: "DrSAEStep", Cases: drsaeStepCases()}
+
+func drsaeStepCases() []Case {
+	var cases []Case
 	for _, sz := range []struct{ batch, units, T int }{{256, 400, 11}, {50, 400, 11}, {50, 200, 5}, {256, 200, 5}} {
-		b.Run(fmt.Sprintf("B%d-784-%d-T%d", sz.batch, sz.units, sz.T), func(b *testing.B) {
-			forEachBackend(b, func(b *testing.B, be kernels.Backend) {
+		cases = append(cases, Case{Name: fmt.Sprintf("B%d-784-%d-T%d", sz.batch, sz.units, sz.T), Unit: "samples/s",
+			Quick: sz.batch == 50 && sz.units == 200,
+			Run: func(b *testing.B, be kernels.Backend) {
 				cfg := drsae.DefaultConfig()
 				cfg.Units, cfg.T = sz.units, sz.T
 				m, err := drsae.New(be, cfg)
 				if err != nil {
-					b.Fatal(err)
+					stop(b, err)
 				}
 				defer m.Free()
 				rng := rand.New(rand.NewPCG(1, 2))
@@ -41,31 +45,31 @@ func BenchmarkDrSAEStep(b *testing.B) {
 					labels[s] = float32(s % 10)
 				}
 				if err := m.Init(&model.Samples{X: x, Dim: 784}, 1); err != nil {
-					b.Fatal(err)
+					stop(b, err)
 				}
 				trainSteps(b, m, sz.batch, x, labels, 1, 5)
-			})
-		})
+			}})
 	}
+	return cases
 }
 
-// trainSteps times b.N training steps of m on one minibatch of batch samples, issued as the trainer issues them:
-// a new upload of the inputs, Forward, Backward, an SGD step with momentum 0.9, and the
-// projections every projectEvery steps. It reports samples/s.
+// trainSteps times b.N training steps of m on one minibatch of batch samples, issued as the
+// trainer issues them: a new upload of the inputs, Forward, Backward, an SGD step with momentum
+// 0.9, and the projections every projectEvery steps. It reports samples/s.
 func trainSteps(b *testing.B, m model.Module, batch int, x, y []float32, phase, projectEvery int) {
 	be := m.Backend()
 	w, err := m.NewWork(batch)
 	if err != nil {
-		b.Fatal(err)
+		stop(b, err)
 	}
 	defer w.Free()
 	if err := model.AllocGrads(be, m.Params()); err != nil {
-		b.Fatal(err)
+		stop(b, err)
 	}
 	tc := model.DefaultTrainConfig()
 	opt, err := model.NewOptimizer(be, m.Params(), tc)
 	if err != nil {
-		b.Fatal(err)
+		stop(b, err)
 	}
 	defer opt.Free()
 	if y != nil {
@@ -74,7 +78,7 @@ func trainSteps(b *testing.B, m model.Module, batch int, x, y []float32, phase, 
 	step := func(i int) {
 		model.Upload(be, w, x, nil) // a new minibatch arrives every step in training
 		if err := m.Forward(w, phase); err != nil {
-			b.Fatal(err)
+			stop(b, err)
 		}
 		m.Backward(w, phase)
 		opt.Step(m.Params(), 1e-4)
