@@ -64,6 +64,11 @@ where a complex cell pools a --pool × --pool window of code pixels (at --pool-s
 neighbouring maps. The cells' responses are the features of the encoder (drsae encode writes the
 code z; docs/conv.md shows the PyTorch formulas).
 
+--contrast-sigma S normalizes each image's local contrast inside the model, on the backend, before
+the first layer (Jarrett et al. 2009: the Gaussian-weighted local mean removed, then divided by
+the local deviation, floored by its mean over the image); it is saved with the model, and eval,
+encode, show and convnet apply it.
+
 Stacking: --below FILE (a trained conv model) trains a second layer on the complex cells of the
 first, which stays frozen beneath it; the stack is saved whole, and --below again stacks a third.
 
@@ -89,6 +94,12 @@ func convReport(c *useContext, mod model.Module, s *model.Samples) error {
 		of := fmt.Sprintf("‖x‖² %.4g", meanSquare(s))
 		if i > 0 {
 			of = "x: the features of layer " + fmt.Sprint(i)
+		} else if cfg.ContrastSigma > 0 {
+			xn, err := m.Normalized(s.X)
+			if err != nil {
+				return err
+			}
+			of = fmt.Sprintf("x: the images contrast normalized with σ %g, ‖x‖² %.4g", cfg.ContrastSigma, meanSquare(&model.Samples{X: xn, Dim: s.Dim}))
 		}
 		if len(layers) > 1 {
 			fmt.Fprintf(stdout, "layer %d: ", i+1)
@@ -112,7 +123,8 @@ func meanSquare(s *model.Samples) float64 {
 
 // convShow draws the encoder and decoder filters of every layer (a row of tiles per map when
 // there are several input channels; neighbouring maps of a group side by side) and, for the first
-// test images, the images and their top complex cells' responses, a row per image.
+// test images, the images (and, with contrast_sigma, the images as the first layer reads them)
+// and their top complex cells' responses, a row per image.
 func convShow(c *useContext, mod model.Module, prefix string) ([]string, error) {
 	m := mod.(*conv.ConvSparseAE)
 	cfg := m.Config().(*conv.Config)
@@ -153,9 +165,24 @@ func convShow(c *useContext, mod model.Module, prefix string) ([]string, error) 
 	if err := viz.SavePNG(prefix+"images.png", viz.Grid(viz.Rows(x, n, cfg.Inputs), cfg.Rows, cfg.Cols, n, viz.GridOptions{Zoom: 2})); err != nil {
 		return written, err
 	}
+	written = append(written, prefix+"images.png")
+	first := cfg
+	for first.BelowConfig != nil {
+		first = first.BelowConfig
+	}
+	if first.ContrastSigma > 0 {
+		xn, err := m.Normalized(x)
+		if err != nil {
+			return written, err
+		}
+		if err := viz.SavePNG(prefix+"normalized.png", viz.Grid(viz.Rows(xn, n, cfg.Inputs), cfg.Rows, cfg.Cols, n, viz.GridOptions{Zoom: 2})); err != nil {
+			return written, err
+		}
+		written = append(written, prefix+"normalized.png")
+	}
 	cells := g.PoolH * g.PoolW
 	path := prefix + "pooled.png"
-	written = append(written, prefix+"images.png", path)
+	written = append(written, path)
 	return written, viz.SavePNG(path, viz.Grid(viz.Rows(feat, n*g.Groups, cells), g.PoolH, g.PoolW, g.Groups, viz.GridOptions{Zoom: 3}))
 }
 

@@ -70,3 +70,51 @@ func TestConvPipeline(t *testing.T) {
 		}
 	}
 }
+
+// TestConvContrastSigma: a first layer trained with --contrast-sigma keeps it in its file; eval
+// reports the normalized images, show draws them, encode runs, a stack and a net on it train and
+// evaluate, and a stacked layer refuses the flag.
+func TestConvContrastSigma(t *testing.T) {
+	if _, err := data.FindMNIST(); err != nil {
+		t.Skipf("MNIST: %v", err)
+	}
+	dir := t.TempDir()
+	l1, l2, net := filepath.Join(dir, "l1.safetensors"), filepath.Join(dir, "l2.safetensors"), filepath.Join(dir, "net.safetensors")
+	small := []string{"--backend", "cpu", "--quiet", "--epochs", "1", "--train-size", "200", "--valid-size", "50", "--test-size", "50"}
+	for _, args := range [][]string{
+		append([]string{"train", "conv", "--maps", "4", "--contrast-sigma", "2", "--out", l1}, small...),
+		append([]string{"train", "conv", "--below", l1, "--maps", "4", "--filter", "3", "--out", l2}, small...),
+		append([]string{"train", "convnet", "--features", l2, "--out", net}, small...),
+	} {
+		if code, out, errs := drsaeRun(t, args...); code != 0 {
+			t.Fatalf("drsae %v: exit %d\n%s%s", args, code, out, errs)
+		}
+	}
+	raw, err := os.ReadFile(strings.TrimSuffix(l2, ".safetensors") + ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), `"contrast_sigma": 2`) {
+		t.Errorf("the stack's config does not keep its first layer's contrast_sigma:\n%s", raw)
+	}
+	code, out, errs := drsaeRun(t, "eval", "--model", l2, "--backend", "cpu")
+	if code != 0 || !strings.Contains(out, "layer 1: ") || !strings.Contains(out, "contrast normalized with σ 2") {
+		t.Errorf("eval: exit %d, want layer 1 on the normalized images:\n%s%s", code, out, errs)
+	}
+	for _, args := range [][]string{
+		{"show", "--model", l1, "--backend", "cpu"},
+		{"encode", "--model", l1, "--backend", "cpu", "--out", filepath.Join(dir, "codes.safetensors")},
+		{"eval", "--model", net, "--backend", "cpu"},
+	} {
+		if code, out, errs := drsaeRun(t, args...); code != 0 {
+			t.Fatalf("drsae %v: exit %d\n%s%s", args, code, out, errs)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "l1-normalized.png")); err != nil {
+		t.Errorf("show: %v", err)
+	}
+	code, _, errs = drsaeRun(t, "train", "conv", "--below", l1, "--contrast-sigma", "2", "--out", filepath.Join(dir, "x.safetensors"))
+	if first, _, _ := strings.Cut(errs, "\n"); code == 0 || !strings.Contains(first, "--contrast-sigma 2") || !strings.Contains(first, "first layer only") {
+		t.Errorf("--contrast-sigma on a stacked layer: exit %d, first line %q", code, first)
+	}
+}

@@ -42,6 +42,10 @@ type Config struct {
 	Channels int `json:"channels" cfg:"noflag" help:"input maps (1 for grayscale images)"`
 	Rows     int `json:"rows" cfg:"required,noflag" help:"image height (from the data)"`
 	Cols     int `json:"cols" cfg:"required,noflag" help:"image width (from the data)"`
+	// ContrastSigma, when > 0, normalizes the images' local contrast inside the model before the
+	// first layer's encoder (contrastNorm; Jarrett et al. 2009). Only the first layer: a stacked
+	// layer refuses it.
+	ContrastSigma float64 `json:"contrast_sigma,omitempty" help:"σ in pixels of the Gaussian window of a local contrast normalization of the images inside the model, before the first layer (Jarrett et al. 2009; 0: none)"`
 
 	Maps   int `json:"maps" cfg:"required" help:"feature maps K of the code"`
 	Filter int `json:"filter" help:"side of the square filters, in pixels"`
@@ -133,6 +137,9 @@ func (c Config) Validate() error {
 		if err := b.Validate(); err != nil {
 			return fmt.Errorf("below_config: %v", err)
 		}
+		if c.ContrastSigma != 0 {
+			return fmt.Errorf("contrast_sigma = %g on a stacked layer: the contrast normalization applies to the images, before the first layer only (set it when training the layer beneath)", c.ContrastSigma)
+		}
 		if c.Inputs != b.Inputs || c.Channels != b.Channels || c.Rows != b.Rows || c.Cols != b.Cols {
 			return fmt.Errorf("inputs = %d (%d×%d×%d): the layer beneath takes %d (%d×%d×%d)", c.Inputs, c.Channels, c.Rows, c.Cols,
 				b.Inputs, b.Channels, b.Rows, b.Cols)
@@ -179,6 +186,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("eps = %g, want a finite value > 0", c.Eps)
 	case !(c.DecoderLRScale > 0) || math.IsInf(c.DecoderLRScale, 0):
 		return fmt.Errorf("decoder_lr_scale = %g, want > 0", c.DecoderLRScale)
+	case c.ContrastSigma != 0 && !(c.ContrastSigma >= minContrastSigma) || math.IsInf(c.ContrastSigma, 0):
+		return fmt.Errorf("contrast_sigma = %g, want 0 (no contrast normalization) or a finite value ≥ %g (a narrower window is one pixel: it maps every image to zero)",
+			c.ContrastSigma, minContrastSigma)
 	}
 	g := c.Geometry()
 	switch {
