@@ -5,7 +5,7 @@ TIMEOUT  ?= 30m
 PKGS      = $$($(GO) list ./... | grep -v '/gpu/glfw$$')
 # The model tests that run again on the GPU backend: gradients, closed forms, optimality, exact
 # resumption of every kind, and the whole DrSAE step compared with the cpu backend at the paper's size.
-GPU_MODEL_TESTS = Gradient|LateralProjection|LocalLayout|LocalDecoderProjection|Adjoint|ConvLoss|Stacked|IsISTA|DrSAEISTA|Optimality|ISTAIterates|ISTAOrthonormal|BackendsAgree|Resume|MeasureCodes
+GPU_MODEL_TESTS = Gradient|ContrastNorm|LateralProjection|LocalLayout|LocalDecoderProjection|Adjoint|ConvLoss|Stacked|IsISTA|DrSAEISTA|Optimality|ISTAIterates|ISTAOrthonormal|BackendsAgree|Resume|MeasureCodes
 
 .PHONY: all deps build run test check bench reproduce clean fuzz
 
