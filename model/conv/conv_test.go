@@ -333,10 +333,16 @@ func TestConvValidate(t *testing.T) {
 // split into chunks.
 func TestConvResume(t *testing.T) {
 	be := modeltest.Backend(t)
-	cfg := smallConfigs[0]
+	resumeChunked(t, be, smallConfigs[0], 60, 20, 0)
+}
+
+// resumeChunked checks that cfg's training resumes exactly, with the batch whole and in chunks of
+// 3, on train and valid noise images (nTrain, nValid of them, mean offset off).
+func resumeChunked(t *testing.T, be kernels.Backend, cfg Config, nTrain, nValid int, off float64) {
+	t.Helper()
 	r := rand.New(rand.NewPCG(1, 2))
-	train := &model.Samples{Name: "noise", X: randn(r, 60*cfg.Inputs, 1, 0), Dim: cfg.Inputs}
-	valid := &model.Samples{Name: "noise", X: randn(r, 20*cfg.Inputs, 1, 0), Dim: cfg.Inputs}
+	train := &model.Samples{Name: "noise", X: randn(r, nTrain*cfg.Inputs, 1, off), Dim: cfg.Inputs}
+	valid := &model.Samples{Name: "noise", X: randn(r, nValid*cfg.Inputs, 1, off), Dim: cfg.Inputs}
 	for _, chunk := range []int{0, 3} {
 		t.Run(fmt.Sprintf("chunk=%d", chunk), func(t *testing.T) {
 			testMaxChunk = chunk

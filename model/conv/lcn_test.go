@@ -12,7 +12,6 @@ import (
 	"github.com/drsae/drsae/data"
 	"github.com/drsae/drsae/model"
 	"github.com/drsae/drsae/model/internal/modeltest"
-	"github.com/drsae/drsae/model/internal/traintest"
 )
 
 // refContrastNorm is a float64 host reference of the contrast normalization of images x
@@ -270,21 +269,7 @@ func TestContrastNormModel(t *testing.T) {
 			}
 		})
 	}
-	t.Run("resume", func(t *testing.T) {
-		cfg := contrastConfigs[1]
-		r := rand.New(rand.NewPCG(1, 2))
-		train := &model.Samples{Name: "noise", X: randn(r, 40*cfg.Inputs, 1, 0.2), Dim: cfg.Inputs}
-		valid := &model.Samples{Name: "noise", X: randn(r, 12*cfg.Inputs, 1, 0.2), Dim: cfg.Inputs}
-		for _, chunk := range []int{0, 3} {
-			t.Run(fmt.Sprintf("chunk=%d", chunk), func(t *testing.T) {
-				testMaxChunk = chunk
-				defer func() { testMaxChunk = 0 }()
-				tc := DefaultTrainConfig()
-				tc.Epochs, tc.Batch, tc.EvalBatch = 3, 8, 7
-				traintest.Resume(t, initialized(t, be, cfg), tc, train, valid, 2)
-			})
-		}
-	})
+	t.Run("resume", func(t *testing.T) { resumeChunked(t, be, contrastConfigs[1], 40, 12, 0.2) })
 }
 
 // TestContrastNormNetGradients: a net whose first layer normalizes its images has the gradients
@@ -325,43 +310,7 @@ func TestContrastNormNetGradients(t *testing.T) {
 			t.Fatal(err)
 		}
 		mw.(model.ChunkedWork).UploadBatch(x, labels)
-		if err := model.AllocGrads(be, n.Params()); err != nil {
-			t.Fatal(err)
-		}
-		if err := n.Forward(mw, 0); err != nil {
-			t.Fatal(err)
-		}
-		s, err := n.Loss(mw, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := ref.loss(); math.Abs(s.Mean("loss")-want) > 1e-4*math.Max(1, want) {
-			t.Errorf("chunk %d: loss %g, reference %g", chunk, s.Mean("loss"), want)
-		}
-		n.Backward(mw, 0)
-		const h = 1e-6
-		if ref.margin < 10*h {
-			t.Fatalf("a pre-activation is %g from the ReLU's kink: pick another seed", ref.margin)
-		}
-		for pi, p := range n.Params() {
-			if p.Frozen {
-				continue
-			}
-			got := modeltest.Download(t, be, p.Grad)
-			v := vals[pi]
-			for i := range v {
-				old := v[i]
-				v[i] = old + h
-				up := ref.loss()
-				v[i] = old - h
-				down := ref.loss()
-				v[i] = old
-				want := (up - down) / (2 * h)
-				if d := math.Abs(float64(got[i]) - want); d > 2e-3*math.Max(1, math.Abs(want)) {
-					t.Fatalf("chunk %d: ∂L/∂%s[%d] = %g, finite differences %g", chunk, p.Name, i, got[i], want)
-				}
-			}
-		}
+		checkNetGradients(t, be, n, mw, ref, fmt.Sprintf("chunk %d: ", chunk), nil)
 		mw.Free()
 		n.Free()
 	}

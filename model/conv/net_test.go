@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/drsae/drsae/kernels"
 	"github.com/drsae/drsae/model"
 	"github.com/drsae/drsae/model/internal/modeltest"
 	"github.com/drsae/drsae/model/internal/traintest"
@@ -86,47 +87,60 @@ func TestNetGradients(t *testing.T) {
 				}
 				defer mw.Free()
 				mw.(model.ChunkedWork).UploadBatch(x, labels)
-				if err := model.AllocGrads(be, n.Params()); err != nil {
-					t.Fatal(err)
-				}
-				if err := n.Forward(mw, 0); err != nil {
-					t.Fatal(err)
-				}
-				s, err := n.Loss(mw, 0)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if want := ref.loss(); math.Abs(s.Mean("loss")-want) > 1e-4*math.Max(1, want) {
-					t.Errorf("loss %g, reference %g", s.Mean("loss"), want)
-				}
-				n.Backward(mw, 0)
-				const h = 1e-6
-				if ref.margin < 10*h {
-					t.Fatalf("a pre-activation is %g from the ReLU's kink: pick another seed", ref.margin)
-				}
-				for pi, p := range n.Params() {
-					if p.Frozen {
-						if (!freeze && p != n.mu && p != n.inv) || p.Grad != nil {
-							t.Fatalf("%s: frozen %v with freeze %v, gradient %v", p.Name, p.Frozen, freeze, p.Grad != nil)
-						}
-						continue
+				checkNetGradients(t, be, n, mw, ref, "", func(p *model.Param) {
+					if (!freeze && p != n.mu && p != n.inv) || p.Grad != nil {
+						t.Fatalf("%s: frozen %v with freeze %v, gradient %v", p.Name, p.Frozen, freeze, p.Grad != nil)
 					}
-					got := modeltest.Download(t, be, p.Grad)
-					v := vals[pi]
-					for i := range v {
-						old := v[i]
-						v[i] = old + h
-						up := ref.loss()
-						v[i] = old - h
-						down := ref.loss()
-						v[i] = old
-						want := (up - down) / (2 * h)
-						if d := math.Abs(float64(got[i]) - want); d > 2e-3*math.Max(1, math.Abs(want)) {
-							t.Fatalf("∂L/∂%s[%d] = %g, finite differences %g", p.Name, i, got[i], want)
-						}
-					}
-				}
+				})
 			})
+		}
+	}
+}
+
+// checkNetGradients runs n forward and backward on the batch in mw and checks its loss and the
+// gradient of every trained parameter against ref by central differences of ref.loss (ref.vals
+// holds the parameters in n.Params order); what names the case in errors; frozen, if not nil,
+// checks each frozen parameter.
+func checkNetGradients(t *testing.T, be kernels.Backend, n *Net, mw model.Work, ref *netRef, what string, frozen func(*model.Param)) {
+	t.Helper()
+	if err := model.AllocGrads(be, n.Params()); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Forward(mw, 0); err != nil {
+		t.Fatal(err)
+	}
+	s, err := n.Loss(mw, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := ref.loss(); math.Abs(s.Mean("loss")-want) > 1e-4*math.Max(1, want) {
+		t.Errorf("%sloss %g, reference %g", what, s.Mean("loss"), want)
+	}
+	n.Backward(mw, 0)
+	const h = 1e-6
+	if ref.margin < 10*h {
+		t.Fatalf("a pre-activation is %g from the ReLU's kink: pick another seed", ref.margin)
+	}
+	for pi, p := range n.Params() {
+		if p.Frozen {
+			if frozen != nil {
+				frozen(p)
+			}
+			continue
+		}
+		got := modeltest.Download(t, be, p.Grad)
+		v := ref.vals[pi]
+		for i := range v {
+			old := v[i]
+			v[i] = old + h
+			up := ref.loss()
+			v[i] = old - h
+			down := ref.loss()
+			v[i] = old
+			want := (up - down) / (2 * h)
+			if d := math.Abs(float64(got[i]) - want); d > 2e-3*math.Max(1, math.Abs(want)) {
+				t.Fatalf("%s∂L/∂%s[%d] = %g, finite differences %g", what, p.Name, i, got[i], want)
+			}
 		}
 	}
 }
