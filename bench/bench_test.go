@@ -17,6 +17,7 @@ import (
 func BenchmarkGemm(b *testing.B)             { gemm.Bench(b) }
 func BenchmarkShrink(b *testing.B)           { shrink.Bench(b) }
 func BenchmarkPoolNorms(b *testing.B)        { poolNorms.Bench(b) }
+func BenchmarkMemory(b *testing.B)           { memory.Bench(b) }
 func BenchmarkConv2D(b *testing.B)           { conv2D.Bench(b) }
 func BenchmarkFISTA(b *testing.B)            { fista.Bench(b) }
 func BenchmarkGroupSparse(b *testing.B)      { groupSparse.Bench(b) }
@@ -73,6 +74,26 @@ const goTestNames = `
 	BenchmarkLocal/cpu/64x64/F10/S1/site2/B16/backward-data
 	BenchmarkLocal/cpu/64x64/F10/S1/site2/B16/backward-filter
 	BenchmarkLocal/cpu/64x64/F10/S1/site2/B16/step
+	BenchmarkMemory/cpu/Copy/256x400
+	BenchmarkMemory/cpu/Fill/256x400
+	BenchmarkMemory/cpu/Axpby/256x400
+	BenchmarkMemory/cpu/Hadamard/256x400
+	BenchmarkMemory/cpu/BroadcastAdd/256x400
+	BenchmarkMemory/cpu/SoftShrink/256x400
+	BenchmarkMemory/cpu/SoftShrinkBackward/256x400
+	BenchmarkMemory/cpu/PoolNorms/256x400
+	BenchmarkMemory/cpu/PoolNormsBackward/256x400
+	BenchmarkMemory/cpu/BlockSoftThreshold/256x400
+	BenchmarkMemory/cpu/Copy/4096x400
+	BenchmarkMemory/cpu/Fill/4096x400
+	BenchmarkMemory/cpu/Axpby/4096x400
+	BenchmarkMemory/cpu/Hadamard/4096x400
+	BenchmarkMemory/cpu/BroadcastAdd/4096x400
+	BenchmarkMemory/cpu/SoftShrink/4096x400
+	BenchmarkMemory/cpu/SoftShrinkBackward/4096x400
+	BenchmarkMemory/cpu/PoolNorms/4096x400
+	BenchmarkMemory/cpu/PoolNormsBackward/4096x400
+	BenchmarkMemory/cpu/BlockSoftThreshold/4096x400
 	BenchmarkFISTA/fista/B256-784-400/cpu
 	BenchmarkFISTA/ista/B256-784-400/cpu
 	BenchmarkLISTAForward/T1/B256-784-400/cpu

@@ -16,6 +16,7 @@ import (
 type Backend struct {
 	threads  int
 	gemm     *gemmKernel
+	vec      *vecKernels
 	maxBytes int64
 	budget   *kernels.Budget // the live tensors' bytes against DRSAE_MAX_MEMORY
 }
@@ -25,7 +26,7 @@ var _ kernels.Backend = (*Backend)(nil)
 // New returns a backend that splits large ops over runtime.GOMAXPROCS(0) goroutines.
 func New() *Backend {
 	lim := maxBytes()
-	return &Backend{threads: max(1, runtime.GOMAXPROCS(0)), gemm: bestGemmKernel(), maxBytes: lim, budget: kernels.NewBudget(lim / 4 * 3)}
+	return &Backend{threads: max(1, runtime.GOMAXPROCS(0)), gemm: bestGemmKernel(), vec: bestVecKernels(), maxBytes: lim, budget: kernels.NewBudget(lim / 4 * 3)}
 }
 
 // Info describes the backend and the host CPU.
@@ -40,6 +41,7 @@ func (be *Backend) Info() kernels.Info {
 			"arch":     runtime.GOARCH,
 			"features": cpuFeatures(),
 			"gemm":     be.gemm.name,
+			"vec":      be.vec.name,
 		},
 	}
 }

@@ -7,8 +7,14 @@
 //     FMA, Gemm runs an assembly micro-kernel chosen at run time; elsewhere a pure-Go one.
 //     DRSAE_CPU_GEMM=avx2 or go picks one of those; an AVX-512 kernel (a 12×32 block of C in
 //     zmm registers, its own blocking) is in the tree but has not yet run on an AVX-512 CPU, and
-//     runs only where DRSAE_CPU_GEMM=avx512 asks for it. Info().Extra["gemm"] names the kernel in use. The plain-loop reference Gemm (gemm_ref.go)
-//     sits beside the blocked product, and the tests compare the two.
+//     runs only where DRSAE_CPU_GEMM=avx512 asks for it. Info().Extra["gemm"] names the kernel in
+//     use. The plain-loop reference Gemm (gemm_ref.go) sits beside the blocked product, and the
+//     tests compare the two.
+//   - The memory-bound ops (elementwise, shrinkage, the group ops) run AVX2 loops on amd64 with
+//     AVX2 and FMA (vec_amd64.s), elsewhere the portable Go loops (vec.go); DRSAE_CPU_VEC=avx2
+//     or go picks one, and Info().Extra["vec"] names it. The elementwise and shrinkage loops
+//     give the portable results bit for bit (the tests check it). The group ops there run on
+//     blocks of 8 rows turned on their side (groups8.go), one vector load per (pool, member).
 //   - Ops are synchronous: when an op returns, its output is written. Sync and Download never
 //     return an error.
 //   - Memory: a Tensor owns a Go slice allocated by New. Reshape returns a view that shares the
@@ -26,12 +32,14 @@
 //   - Misuse panics through the kernels.Check* helpers, so the messages read the same as on
 //     every other backend. A tensor made by another backend also panics.
 //   - Work is split over Threads goroutines (runtime.GOMAXPROCS at New) when an op is large
-//     enough to repay starting them: about 32k multiply-adds. Small ops run on the calling
-//     goroutine. Each goroutine owns a disjoint part of the output and sums in a fixed order, so
+//     enough to repay starting them: about 32k multiply-adds, or 512k elements of an elementwise
+//     or shrinkage op (memoryWork). Small ops run on the calling goroutine. Each goroutine owns a disjoint part of the output and sums in a fixed order, so
 //     results do not depend on the number of threads.
 //   - Gemm and the convolutions sum in float32, in the order the blocking fixes. Sums that decide
-//     accuracy (norms, softmax normalizers, threshold gradients, pooled norms, Reduce) are in
-//     float64, and so is AdamUpdate's arithmetic.
+//     accuracy (norms, softmax normalizers, threshold gradients, Reduce) are in float64, and so
+//     is AdamUpdate's arithmetic. Pooled norms are float64 sums on the portable path and
+//     float32 fused multiply-adds on the AVX2 one (a pool has few members), in member order on
+//     both; each row is computed the same wherever it sits in the batch.
 //   - Convolutions larger than about 64k multiply-adds run as products of patch matrices
 //     (im2col, conv_gemm.go). Smaller ones run the direct loops of conv.go, which are also the
 //     reference the tests check the products against.

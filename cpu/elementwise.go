@@ -2,59 +2,34 @@ package cpu
 
 import "github.com/drsae/drsae/kernels"
 
-// Elementwise ops: every tensor has the same length n unless stated; dst may be an input.
+// Elementwise ops: every tensor has the same length n unless stated; dst may be an input. The
+// loops are be.vec's (vec.go).
 
 // Fill: dst[i] = v.
 func (be *Backend) Fill(dst kernels.Tensor, v float32) {
 	d := data("Fill", dst)
-	be.parallelFor(len(d), len(d), func(lo, hi int) {
-		s := d[lo:hi]
-		for i := range s {
-			s[i] = v
-		}
-	})
+	be.parallelFor(len(d), memoryWork(len(d)), func(lo, hi int) { be.vec.fill(d[lo:hi], v) })
 }
 
 // Axpby: y[i] = α·x[i] + β·y[i]; with β = 0, y is not read.
 func (be *Backend) Axpby(alpha float32, x kernels.Tensor, beta float32, y kernels.Tensor) {
 	xd, yd := data("Axpby", x), data("Axpby", y)
 	n := kernels.CheckLen("Axpby", x, y)
-	be.parallelFor(n, n, func(lo, hi int) {
-		xs, ys := xd[lo:hi], yd[lo:hi]
-		if beta == 0 {
-			for i, v := range xs {
-				ys[i] = alpha * v
-			}
-			return
-		}
-		for i, v := range xs {
-			ys[i] = alpha*v + beta*ys[i]
-		}
-	})
+	be.parallelFor(n, memoryWork(n), func(lo, hi int) { be.vec.axpby(alpha, xd[lo:hi], beta, yd[lo:hi]) })
 }
 
 // Hadamard: dst[i] = x[i]·y[i].
 func (be *Backend) Hadamard(dst, x, y kernels.Tensor) {
 	dd, xd, yd := data("Hadamard", dst), data("Hadamard", x), data("Hadamard", y)
 	n := kernels.CheckLen("Hadamard", dst, x, y)
-	be.parallelFor(n, n, func(lo, hi int) {
-		ds, xs, ys := dd[lo:hi], xd[lo:hi], yd[lo:hi]
-		for i := range ds {
-			ds[i] = xs[i] * ys[i]
-		}
-	})
+	be.parallelFor(n, memoryWork(n), func(lo, hi int) { be.vec.mul(dd[lo:hi], xd[lo:hi], yd[lo:hi]) })
 }
 
 // Div: dst[i] = x[i]/y[i] (IEEE: x/0 is ±Inf, 0/0 is NaN).
 func (be *Backend) Div(dst, x, y kernels.Tensor) {
 	dd, xd, yd := data("Div", dst), data("Div", x), data("Div", y)
 	n := kernels.CheckLen("Div", dst, x, y)
-	be.parallelFor(n, n, func(lo, hi int) {
-		ds, xs, ys := dd[lo:hi], xd[lo:hi], yd[lo:hi]
-		for i := range ds {
-			ds[i] = xs[i] / ys[i]
-		}
-	})
+	be.parallelFor(n, memoryWork(n), func(lo, hi int) { be.vec.div(dd[lo:hi], xd[lo:hi], yd[lo:hi]) })
 }
 
 // BroadcastAdd: x, dst [rows, cols]; PerCol: dst[r,c] = x[r,c] + α·v[c] (v [cols]);
@@ -62,19 +37,13 @@ func (be *Backend) Div(dst, x, y kernels.Tensor) {
 func (be *Backend) BroadcastAdd(dst, x kernels.Tensor, alpha float32, v kernels.Tensor, axis kernels.Axis) {
 	dd, xd, vd := data("BroadcastAdd", dst), data("BroadcastAdd", x), data("BroadcastAdd", v)
 	rows, cols := kernels.CheckBroadcast("BroadcastAdd", dst, x, v, axis)
-	be.parallelFor(rows, rows*cols, func(lo, hi int) {
+	be.parallelFor(rows, memoryWork(rows*cols), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			ds, xs := dd[r*cols:(r+1)*cols], xd[r*cols:(r+1)*cols]
 			if axis == kernels.PerRow {
-				a := alpha * vd[r]
-				for c, xv := range xs {
-					ds[c] = xv + a
-				}
-				continue
-			}
-			vs := vd[:cols]
-			for c, xv := range xs {
-				ds[c] = xv + alpha*vs[c]
+				be.vec.addConst(ds, xs, alpha*vd[r])
+			} else {
+				be.vec.addScaled(ds, xs, alpha, vd[:cols])
 			}
 		}
 	})
@@ -84,19 +53,13 @@ func (be *Backend) BroadcastAdd(dst, x kernels.Tensor, alpha float32, v kernels.
 func (be *Backend) BroadcastMul(dst, x, v kernels.Tensor, axis kernels.Axis) {
 	dd, xd, vd := data("BroadcastMul", dst), data("BroadcastMul", x), data("BroadcastMul", v)
 	rows, cols := kernels.CheckBroadcast("BroadcastMul", dst, x, v, axis)
-	be.parallelFor(rows, rows*cols, func(lo, hi int) {
+	be.parallelFor(rows, memoryWork(rows*cols), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			ds, xs := dd[r*cols:(r+1)*cols], xd[r*cols:(r+1)*cols]
 			if axis == kernels.PerRow {
-				s := vd[r]
-				for c, xv := range xs {
-					ds[c] = xv * s
-				}
-				continue
-			}
-			vs := vd[:cols]
-			for c, xv := range xs {
-				ds[c] = xv * vs[c]
+				be.vec.mulConst(ds, xs, vd[r])
+			} else {
+				be.vec.mul(ds, xs, vd[:cols])
 			}
 		}
 	})

@@ -9,8 +9,9 @@ import (
 
 // pools is a layout "on the device": the host layout itself, which must not change.
 type pools struct {
-	layout *kernels.PoolLayout
-	freed  bool
+	layout  *kernels.PoolLayout
+	blocked *blocked // for the blocked ops of groups8.go; nil for an inconsistent layout
+	freed   bool
 }
 
 // Layout returns the host layout.
@@ -18,6 +19,10 @@ func (p *pools) Layout() *kernels.PoolLayout { return p.layout }
 
 // layoutOf returns p's layout, and panics if p is nil, from another backend, or freed.
 func layoutOf(op string, p kernels.Pools) *kernels.PoolLayout {
+	return poolsOf(op, p).layout
+}
+
+func poolsOf(op string, p kernels.Pools) *pools {
 	cp, ok := p.(*pools)
 	if !ok || cp == nil {
 		panic(fmt.Sprintf("kernels: %s: pools %T are not from the cpu backend", op, p))
@@ -25,7 +30,15 @@ func layoutOf(op string, p kernels.Pools) *kernels.PoolLayout {
 	if cp.freed {
 		panic(fmt.Sprintf("kernels: %s: use of freed pools", op))
 	}
-	return cp.layout
+	return cp
+}
+
+// blockedOf returns p's blocked form where this path runs the blocked ops, else nil.
+func (be *Backend) blockedOf(op string, p kernels.Pools) *blocked {
+	if be.vec.poolGather8 == nil {
+		return nil
+	}
+	return poolsOf(op, p).blocked
 }
 
 // NewPools keeps layout for the ops below. It panics on a layout whose transpose was not built
@@ -35,7 +48,7 @@ func (be *Backend) NewPools(layout *kernels.PoolLayout) (kernels.Pools, error) {
 		len(layout.Member) != len(layout.Index) || len(layout.PoolOf) != len(layout.Index) {
 		panic("kernels: NewPools: layout is nil or incomplete; build it with kernels.NewPoolLayout")
 	}
-	return &pools{layout: layout}, nil
+	return &pools{layout: layout, blocked: newBlocked(layout)}, nil
 }
 
 // FreePools forgets p; using it afterwards panics.
@@ -51,6 +64,10 @@ func (be *Backend) PoolNorms(dst, z kernels.Tensor, p kernels.Pools, eps float32
 	dd, zd := data("PoolNorms", dst), data("PoolNorms", z)
 	rows := kernels.CheckPools("PoolNorms", dst, z, l)
 	noAlias("PoolNorms", dst, z)
+	if be.blockedOf("PoolNorms", p) != nil {
+		be.poolNorms8(dd, zd, l, rows, eps)
+		return
+	}
 	m, np := l.Units, l.NumPools()
 	be.parallelFor(rows, rows*len(l.Index), func(lo, hi int) {
 		for b := lo; b < hi; b++ {
@@ -78,6 +95,10 @@ func (be *Backend) PoolNormsBackward(dz, dy, z, norms kernels.Tensor, p kernels.
 	kernels.CheckLen(op, dy, norms)
 	kernels.CheckLen(op, dz, z)
 	noAlias(op, dz, dy, z, norms)
+	if bl := be.blockedOf(op, p); bl != nil {
+		be.poolNormsBackward8(dzd, dyd, zd, nd, l, bl, rows)
+		return
+	}
 	m, np := l.Units, l.NumPools()
 	be.parallelFor(rows, rows*len(l.Index), func(lo, hi int) {
 		for b := lo; b < hi; b++ {
@@ -110,6 +131,10 @@ func (be *Backend) BlockSoftThreshold(dst, x kernels.Tensor, p kernels.Pools, ta
 	noAlias(op, dst, x)
 	if !l.Disjoint {
 		panic(fmt.Sprintf("kernels: %s: the %d pools overlap; the proximal operator needs disjoint pools", op, l.NumPools()))
+	}
+	if bl := be.blockedOf(op, p); bl != nil {
+		be.blockSoftThreshold8(dd, xd, l, bl, rows, tau)
+		return
 	}
 	be.parallelFor(rows, rows*m, func(lo, hi int) {
 		for b := lo; b < hi; b++ {

@@ -11,33 +11,20 @@ import (
 
 // SoftShrink: dst[r,i] = sign(x[r,i])·max(|x[r,i]| − θ[i], 0).
 func (be *Backend) SoftShrink(dst, x, theta kernels.Tensor) {
-	dd, xd, td := data("SoftShrink", dst), data("SoftShrink", x), data("SoftShrink", theta)
-	rows, m := kernels.CheckShrink("SoftShrink", dst, x, theta)
-	be.parallelFor(rows, rows*m, func(lo, hi int) {
-		th := td[:m]
-		for r := lo; r < hi; r++ {
-			ds, xs := dd[r*m:(r+1)*m], xd[r*m:(r+1)*m]
-			for i, v := range xs {
-				// sign(v)·max(|v|−θ, 0) with the sign copied bitwise: no data-dependent branch,
-				// which random-signed codes would mispredict half the time.
-				r := max(abs(v)-th[i], 0)
-				ds[i] = math.Float32frombits(math.Float32bits(r) | math.Float32bits(v)&(1<<31))
-			}
-		}
-	})
+	be.shrink("SoftShrink", true, dst, x, theta)
 }
 
 // PosShrink: dst[r,i] = max(x[r,i] − θ[i], 0).
 func (be *Backend) PosShrink(dst, x, theta kernels.Tensor) {
-	dd, xd, td := data("PosShrink", dst), data("PosShrink", x), data("PosShrink", theta)
-	rows, m := kernels.CheckShrink("PosShrink", dst, x, theta)
-	be.parallelFor(rows, rows*m, func(lo, hi int) {
-		th := td[:m]
+	be.shrink("PosShrink", false, dst, x, theta)
+}
+
+func (be *Backend) shrink(op string, twoSided bool, dst, x, theta kernels.Tensor) {
+	dd, xd, td := data(op, dst), data(op, x), data(op, theta)
+	rows, m := kernels.CheckShrink(op, dst, x, theta)
+	be.parallelFor(rows, memoryWork(rows*m), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
-			ds, xs := dd[r*m:(r+1)*m], xd[r*m:(r+1)*m]
-			for i, v := range xs {
-				ds[i] = max(v-th[i], 0)
-			}
+			be.vec.shrink(dd[r*m:(r+1)*m], xd[r*m:(r+1)*m], td[:m], twoSided)
 		}
 	})
 }
@@ -67,32 +54,12 @@ func (be *Backend) shrinkBackward(op string, twoSided bool, dx, dtheta, dy, x, t
 	if dtheta != nil {
 		noAlias(op, dtheta, dx, dy, x, theta)
 	}
-	be.parallelFor(m, rows*m, func(lo, hi int) {
+	be.parallelFor(m, memoryWork(rows*m), func(lo, hi int) {
 		var sums []float64
 		if dtd != nil {
 			sums = make([]float64, hi-lo)
 		}
-		th := td[lo:hi]
-		for r := 0; r < rows; r++ {
-			o := r*m + lo
-			dxs, dys, xs := dxd[o:o+hi-lo], dyd[o:o+hi-lo], xd[o:o+hi-lo]
-			for i, v := range xs {
-				// Where the unit passes its threshold, ∂dst/∂x = 1 and ∂dst/∂θ = −sign(x)
-				// (two-sided) or −1 (one-sided).
-				g, active, s := dys[i], v > th[i], float32(1)
-				if twoSided {
-					active, s = abs(v) > th[i], sign(v)
-				}
-				if !active {
-					dxs[i] = 0
-					continue
-				}
-				if sums != nil {
-					sums[i] -= float64(s * g)
-				}
-				dxs[i] = g
-			}
-		}
+		be.vec.shrinkBackward(dxd[lo:], dyd[lo:], xd[lo:], m, rows, td[lo:hi], sums, twoSided)
 		for i, s := range sums {
 			dtd[lo+i] = float32(s)
 		}
