@@ -15,6 +15,7 @@ import (
 // Backend runs every op on the host. The zero value is not usable; call New.
 type Backend struct {
 	threads  int
+	spin     bool // parallelFor hands ranges to the spinning helpers (DRSAE_CPU_SPIN)
 	gemm     *gemmKernel
 	vec      *vecKernels
 	maxBytes int64
@@ -26,7 +27,7 @@ var _ kernels.Backend = (*Backend)(nil)
 // New returns a backend that splits large ops over runtime.GOMAXPROCS(0) goroutines.
 func New() *Backend {
 	lim := maxBytes()
-	return &Backend{threads: max(1, runtime.GOMAXPROCS(0)), gemm: bestGemmKernel(), vec: bestVecKernels(), maxBytes: lim, budget: kernels.NewBudget(lim / 4 * 3)}
+	return &Backend{threads: max(1, runtime.GOMAXPROCS(0)), spin: spinEnabled(), gemm: bestGemmKernel(), vec: bestVecKernels(), maxBytes: lim, budget: kernels.NewBudget(lim / 4 * 3)}
 }
 
 // Info describes the backend and the host CPU.
@@ -42,6 +43,7 @@ func (be *Backend) Info() kernels.Info {
 			"features": cpuFeatures(),
 			"gemm":     be.gemm.name,
 			"vec":      be.vec.name,
+			"spin":     fmt.Sprint(be.spin),
 		},
 	}
 }

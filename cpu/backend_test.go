@@ -1,12 +1,15 @@
 package cpu
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/drsae/drsae/kernels"
 )
@@ -60,23 +63,76 @@ func TestInfo(t *testing.T) {
 }
 
 func TestParallelForCoversOnce(t *testing.T) {
-	for _, threads := range []int{1, 2, 3, 8} {
-		be := &Backend{threads: threads}
-		for _, n := range []int{0, 1, 2, 5, 7, 100, 1001} {
-			for _, work := range []int{0, parallelWork, 100 * parallelWork} {
-				hits := make([]int32, n)
-				be.parallelFor(n, work, func(lo, hi int) {
-					for i := lo; i < hi; i++ {
-						atomic.AddInt32(&hits[i], 1)
-					}
-				})
-				for i, h := range hits {
-					if h != 1 {
-						t.Fatalf("threads=%d n=%d work=%d: index %d visited %d times", threads, n, work, i, h)
-					}
+	for _, spin := range []bool{false, true} {
+		for _, threads := range []int{1, 2, 3, 8} {
+			if err := parallelForCoverage(&Backend{threads: threads, spin: spin}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// parallelForCoverage runs parallelFor over a ladder of sizes and work and reports the first
+// index not visited exactly once.
+func parallelForCoverage(be *Backend) error {
+	for _, n := range []int{0, 1, 2, 5, 7, 100, 1001} {
+		for _, work := range []int{0, parallelWork, 100 * parallelWork} {
+			hits := make([]int32, n)
+			be.parallelFor(n, work, func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					atomic.AddInt32(&hits[i], 1)
+				}
+			})
+			for i, h := range hits {
+				if h != 1 {
+					return fmt.Errorf("threads=%d spin=%v n=%d work=%d: index %d visited %d times", be.threads, be.spin, n, work, i, h)
 				}
 			}
 		}
+	}
+	return nil
+}
+
+// TestParallelForHelpers checks the spinning helpers where several goroutines call parallelFor
+// at once (one holds the helpers, the others start goroutines), after the helpers have parked,
+// and after a panic in the caller's range, which must leave no helper running its fn.
+func TestParallelForHelpers(t *testing.T) {
+	be := &Backend{threads: 4, spin: true}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				if err := parallelForCoverage(be); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	time.Sleep(2 * spinFor) // the helpers park
+	if err := parallelForCoverage(be); err != nil {
+		t.Fatal(err)
+	}
+
+	var after atomic.Int32
+	func() {
+		defer func() { _ = recover() }()
+		be.parallelFor(4, 100*parallelWork, func(lo, hi int) {
+			if lo == 0 {
+				panic("range 0")
+			}
+			time.Sleep(time.Millisecond)
+			after.Add(1)
+		})
+	}()
+	if got := after.Load(); got != 3 {
+		t.Fatalf("after the panic, %d of 3 other ranges had finished", got)
+	}
+	if err := parallelForCoverage(be); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -3,12 +3,11 @@
 //
 // Rules:
 //
-//   - No cgo. The package builds with CGO_ENABLED=0 on any architecture. On amd64 with AVX2 and
-//     FMA, Gemm runs an assembly micro-kernel chosen at run time; elsewhere a pure-Go one.
-//     DRSAE_CPU_GEMM=avx2 or go picks one of those; an AVX-512 kernel (a 12×32 block of C in
-//     zmm registers, its own blocking) is in the tree but has not yet run on an AVX-512 CPU, and
-//     runs only where DRSAE_CPU_GEMM=avx512 asks for it. Info().Extra["gemm"] names the kernel in
-//     use. The plain-loop reference Gemm (gemm_ref.go) sits beside the blocked product, and the
+//   - No cgo. The package builds with CGO_ENABLED=0 on any architecture. On amd64, Gemm runs an
+//     assembly micro-kernel chosen at run time: AVX-512 (a 12×32 block of C in zmm registers,
+//     its own blocking and split of the threads) where the CPU has AVX-512F, else AVX2 and FMA
+//     (6×16); elsewhere a pure-Go one. DRSAE_CPU_GEMM=avx512, avx2 or go picks one of those
+//     this CPU runs, and Info().Extra["gemm"] names the kernel in use. The plain-loop reference Gemm (gemm_ref.go) sits beside the blocked product, and the
 //     tests compare the two.
 //   - The memory-bound ops (elementwise, shrinkage, the group ops) run AVX2 loops on amd64 with
 //     AVX2 and FMA (vec_amd64.s), elsewhere the portable Go loops (vec.go); DRSAE_CPU_VEC=avx2
@@ -32,8 +31,12 @@
 //   - Misuse panics through the kernels.Check* helpers, so the messages read the same as on
 //     every other backend. A tensor made by another backend also panics.
 //   - Work is split over Threads goroutines (runtime.GOMAXPROCS at New) when an op is large
-//     enough to repay starting them: about 32k multiply-adds, or 512k elements of an elementwise
-//     or shrinkage op (memoryWork). Small ops run on the calling goroutine. Each goroutine owns a disjoint part of the output and sums in a fixed order, so
+//     enough to repay it: about 32k multiply-adds, or 512k elements of an elementwise or
+//     shrinkage op (memoryWork). Small ops run on the calling goroutine. The parts go to helper
+//     goroutines that spin for 200 µs after each op before they park (parallel.go), so that the
+//     hundreds of ops of a training step do not each wait for a parked thread to wake;
+//     DRSAE_CPU_SPIN=0 starts a new goroutine per part instead, and Info().Extra["spin"] says
+//     which. Each goroutine owns a disjoint part of the output and sums in a fixed order, so
 //     results do not depend on the number of threads.
 //   - Gemm and the convolutions sum in float32, in the order the blocking fixes. Sums that decide
 //     accuracy (norms, softmax normalizers, threshold gradients, Reduce) are in float64, and so

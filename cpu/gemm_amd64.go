@@ -1,8 +1,6 @@
 package cpu
 
 import (
-	"os"
-
 	"golang.org/x/sys/cpu"
 )
 
@@ -73,13 +71,12 @@ func packWholeB(dst []float32, transB bool, b []float32, ldb, cols, kb, nr int) 
 }
 
 // gemmKernels lists the micro-kernels this CPU can run, fastest first; the last is portable.
-//
-// The AVX-512 kernel was written on a machine without AVX-512 and has not yet run: it is listed
-// (and chosen, and tested by every test that goes over this list) only where DRSAE_CPU_GEMM=avx512
-// asks for it, until it passes the conformance suite on an AVX-512 CPU.
+// The AVX-512 product leads where the CPU has AVX-512F: on a Zen 4 core, which runs a zmm FMA as
+// two halves and so has the FMA rate of AVX2, it still measured 1.0–1.3× the AVX2 product at the
+// DrSAE shapes on 2 threads (bench/RESULTS.md), from its blocking and its split of the columns.
 func gemmKernels() []*gemmKernel {
 	var ks []*gemmKernel
-	if cpu.X86.HasAVX512F && os.Getenv("DRSAE_CPU_GEMM") == "avx512" {
+	if cpu.X86.HasAVX512F {
 		ks = append(ks, kernelAVX512)
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {

@@ -6,18 +6,21 @@ package cpu
 // A 12×16 kernel takes a right-hand edge of 16 columns or fewer at no wasted work, which makes
 // every width that is a multiple of 16 (400, 784, …) run whole.
 //
-// Blocking, for a core with 48 KiB of L1 and 1 MiB of L2 (Zen 5): a kc×nc block of B is packed
-// into 32-column slivers (kc ≤ 256, nc ≤ 512: at most 512 KiB, in L2); a 12×kc sliver of A
-// (12 KiB) stays in L1 while every sliver of the block passes it. A is read where it lies
-// when it is stored row-major (the rows kernel); stored transposed, each 12×kc sliver is first
-// copied into a small buffer (contiguous runs of 12 values). The threads split the columns of
+// Blocking, for a core with 32–48 KiB of L1 and 1 MiB of L2 (Zen 4, Zen 5): a kc×nc block of B
+// is packed into 32-column slivers (kc ≤ 512, nc ≤ 512: at most 1 MiB, from L2); a 12×kc sliver
+// of A (at most 24 KiB) stays in L1 while every sliver of the block passes it. On a 2-core Zen 4,
+// kc = 512 measured 3–8% faster than 256 at the DrSAE shapes (fewer passes over C). A is read
+// where it lies when it is stored row-major (the rows kernel), unless its rows are a multiple of
+// 512 values apart: then the 12 rows of a sliver fall into one or two sets of L1 and evict each
+// other (at 1024³ that cost 15%), and each sliver is first copied into a small buffer, as it is
+// when A is stored transposed (contiguous runs of 12 values). The threads split the columns of
 // C in multiples of 16 (or, when C is narrow, the rows in multiples of 12): each packs its own
 // part of B and writes its own part of C, so they share nothing that is written and never wait
 // for each other inside a product.
 
 const (
-	gemm512KC = 256
-	gemm512NC = 512
+	gemm512KC = 512
+	gemm512NC = 384
 )
 
 var kernelAVX512 = &gemmKernel{name: "avx512 12x32", mr: 12, nr: 32, fn: gemmKernelAVX512, product: gemmAVX512}
@@ -116,7 +119,7 @@ func gemm512Part(transA, transB bool, i0, i1, j0, j1, k int, alpha float32, a []
 			}
 			for ic := i0; ic < i1; ic += 12 {
 				rows := min(12, i1-ic)
-				direct := !transA && rows == 12
+				direct := !transA && rows == 12 && lda%512 != 0
 				if !direct {
 					packA512(pa[:12*kb], transA, a, lda, ic, rows, pc, kb)
 				}
@@ -230,10 +233,5 @@ func packA512(dst []float32, transA bool, a []float32, lda, i0, rows, p0, kb int
 		gemmPackA12T(&dst[0], &a[first], lda, kb, 1<<rows-1)
 		return
 	}
-	clear(dst)
-	for i := 0; i < rows; i++ {
-		for p, v := range a[(i0+i)*lda+p0 : (i0+i)*lda+p0+kb] {
-			dst[12*p+i] = v
-		}
-	}
+	packTransposed(dst, 12, a, lda, i0, rows, p0, kb) // op(A)[i,p] = a[i·lda+p]
 }

@@ -48,10 +48,11 @@ func TestGemmKernelEnv(t *testing.T) {
 // TestGemmBlockingEdges runs every kernel against the reference on shapes that cross each
 // blocking boundary of the fast products: rows around multiples of 6 and 12, columns around
 // 16 and 32, depths around 4, 8 and the k-block (256), widths past the n-block (512) of one
-// thread, and thread counts that split rows or columns unevenly.
+// thread, a row stride of 512 (the AVX-512 product packs such an A rather than read it in
+// place), and thread counts that split rows or columns unevenly.
 func TestGemmBlockingEdges(t *testing.T) {
 	sizes := [][3]int{ // m, n, k
-		{12, 32, 4}, {12, 16, 1}, {11, 31, 3}, {13, 33, 5}, {24, 48, 17}, {25, 47, 8},
+		{24, 40, 512}, {12, 32, 4}, {12, 16, 1}, {11, 31, 3}, {13, 33, 5}, {24, 48, 17}, {25, 47, 8},
 		{12, 1040, 9}, {37, 530, 2}, {5, 17, 600}, {36, 64, 257}, {60, 100, 513},
 		{300, 20, 30}, {1, 600, 3}, {700, 1, 3},
 	}

@@ -1,0 +1,81 @@
+# PyTorch twins of drsae's model benchmarks (bench/drsae.go, bench/sparse.go), run by
+# scripts/bench-steps.sh: prints "name seconds-per-step" for each case, the mean over the time
+# it is given (as go test -bench reports ns/op).
+#
+#   bench_steps.py THREADS SECONDS all|drsae|lista
+import sys, time
+import torch
+import torch.nn.functional as F
+
+threads, secs, which = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+torch.set_num_threads(threads)
+torch.manual_seed(1)
+
+def timed(fn):
+    fn()
+    count, t0 = 0, time.perf_counter()
+    while True:
+        fn()
+        count += 1
+        t = time.perf_counter() - t0
+        if t >= secs:
+            return t / count
+
+# The DrSAE step of bench/drsae.go: the encoder's T steps, decoder, normalized linear classifier,
+# loss ½‖x − Dz‖² + λ‖z‖₁ − log p_y (the discriminative phase), backpropagation by autograd,
+# SGD with momentum 0.9, and the three norm projections every 5 steps.
+def drsae_step(B, m, T, n=784, k=10, lam=0.5):
+    E = (torch.randn(m, n) * 0.01).requires_grad_()
+    S = (torch.randn(m, m) * 0.01).requires_grad_()
+    b = torch.zeros(m, requires_grad=True)
+    D = (torch.randn(n, m) * 0.01).requires_grad_()
+    C = (torch.randn(k, m) * 0.01).requires_grad_()
+    opt = torch.optim.SGD([E, S, b, D, C], lr=1e-4, momentum=0.9)
+    xs = torch.rand(B, n)
+    y = torch.arange(B) % 10
+    count = [0]
+    def step():
+        x = xs.clone()  # a new minibatch every step, as drsae's benchmark uploads one
+        c = x @ E.T - b
+        z = torch.relu(c)
+        for _ in range(T - 1):
+            z = torch.relu(c + z @ S.T)
+        r = x - z @ D.T
+        logits = (z / torch.sqrt(1e-4 + (z * z).sum(1, keepdim=True))) @ C.T
+        loss = 0.5 * (r * r).sum(1).mean() + lam * z.sum(1).mean() + F.cross_entropy(logits, y)
+        opt.zero_grad(set_to_none=False)
+        loss.backward()
+        opt.step()
+        count[0] += 1
+        if count[0] % 5 == 0:  # the projections every 5 steps
+            with torch.no_grad():
+                D.div_(D.norm(dim=0, keepdim=True).clamp(min=1))
+                E.mul_((1.25 / (T - 1)) / E.norm(dim=1, keepdim=True).clamp(min=1.25 / (T - 1)))
+                C.mul_(5 / C.norm(dim=1, keepdim=True).clamp(min=5))
+    return step
+
+# The LISTA encoder of bench/sparse.go: c = E·x, z¹ = h(c), z^{t+1} = h(c + S·z^t) for T steps
+# in all, h the two-sided shrinkage.
+def lista_forward(T, B=256, n=784, m=400):
+    E = torch.randn(m, n) * 0.01
+    S = torch.randn(m, m) * 0.01
+    th = torch.full((m,), 0.01)
+    x = torch.rand(B, n)
+    def fwd():
+        with torch.no_grad():
+            c = x @ E.T
+            z = torch.sign(c) * torch.relu(c.abs() - th)
+            for _ in range(T - 1):
+                a = c + z @ S.T
+                z = torch.sign(a) * torch.relu(a.abs() - th)
+    return fwd
+
+cases = []
+if which in ("all", "drsae"):
+    for B, m, T in ((256, 400, 11), (50, 400, 11), (50, 200, 5), (256, 200, 5)):
+        cases.append(("DrSAEStep/B%d-784-%d-T%d" % (B, m, T), drsae_step(B, m, T)))
+if which in ("all", "lista"):
+    for T in (1, 3, 10):
+        cases.append(("LISTAForward/T%d/B256-784-400" % T, lista_forward(T)))
+for name, fn in cases:
+    print(name, timed(fn), flush=True)
