@@ -31,7 +31,7 @@
 //   - Misuse panics through the kernels.Check* helpers, so the messages read the same as on
 //     every other backend. A tensor made by another backend also panics.
 //   - Work is split over Threads goroutines (runtime.GOMAXPROCS at New) when an op is large
-//     enough to repay it: about 32k multiply-adds, or 512k elements of an elementwise or
+//     enough to repay it: about 32k multiply-adds, or 64k elements of an elementwise or
 //     shrinkage op (memoryWork). Small ops run on the calling goroutine. The parts go to helper
 //     goroutines that spin for 200 µs after each op before they park (parallel.go), so that the
 //     hundreds of ops of a training step do not each wait for a parked thread to wake;

@@ -14,9 +14,9 @@ package cpu
 // 512 values apart: then the 12 rows of a sliver fall into one or two sets of L1 and evict each
 // other (at 1024³ that cost 15%), and each sliver is first copied into a small buffer, as it is
 // when A is stored transposed (contiguous runs of 12 values). The threads split the columns of
-// C in multiples of 16 (or, when C is narrow, the rows in multiples of 12): each packs its own
-// part of B and writes its own part of C, so they share nothing that is written and never wait
-// for each other inside a product.
+// C in multiples of 16, the units that do not divide evenly split again by rows (or, when C is
+// narrow, the rows in multiples of 12): each packs its own part of B and writes its own part of
+// C, so they share nothing that is written and never wait for each other inside a product.
 
 const (
 	gemm512KC = 512
@@ -74,13 +74,22 @@ func gemmAVX512(be *Backend, transA, transB bool, m, n, k int, alpha float32, a 
 	}
 	be.parallelFor(parts, parts*4*parallelWork, func(lo, hi int) {
 		for t := lo; t < hi; t++ {
-			i0, i1, j0, j1 := 0, m, 0, n
-			if byCols {
-				j0, j1 = 16*(t*colUnits/parts), min(n, 16*((t+1)*colUnits/parts))
-			} else {
-				i0, i1 = 12*(t*rowUnits/parts), min(m, 12*((t+1)*rowUnits/parts))
+			// A band of rows in multiples of 12: the t-th of parts.
+			i0, i1 := 12*(t*rowUnits/parts), min(m, 12*((t+1)*rowUnits/parts))
+			if !byCols {
+				gemm512Part(transA, transB, i0, i1, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+				continue
 			}
-			gemm512Part(transA, transB, i0, i1, j0, j1, k, alpha, a, lda, b, ldb, beta, c, ldc)
+			// Each part takes the same number of whole 16-column units over every row; the
+			// units left over (fewer than parts) are split by rows, so that 25 units on 2
+			// threads cost each 12½ rather than 12 and 13.
+			whole := colUnits / parts
+			if j0, j1 := 16*t*whole, min(n, 16*(t+1)*whole); j1 > j0 {
+				gemm512Part(transA, transB, 0, m, j0, j1, k, alpha, a, lda, b, ldb, beta, c, ldc)
+			}
+			if left := 16 * parts * whole; left < n && i1 > i0 {
+				gemm512Part(transA, transB, i0, i1, left, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+			}
 		}
 	})
 }

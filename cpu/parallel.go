@@ -150,10 +150,11 @@ func (h *helper) await(seen uint64) uint64 {
 	return h.posted.Load()
 }
 
-// memoryWork is the work, as parallelFor counts it, of a memory-bound op over elems elements: an
-// eighth of a multiply-add each, so that a second goroutine joins only past 512k elements (2 MiB
-// a tensor), where the data no longer stays in one core's caches. Below that, measured on a
-// 2-core Zen 2 (bench group Memory), a second goroutine made these ops slower, not faster: it
-// moves no more bytes per second, pays its start, and the halves it takes need not be in the
-// cache of the core it lands on.
-func memoryWork(elems int) int { return elems / 8 }
+// memoryWork is the work, as parallelFor counts it, of a memory-bound op over elems elements:
+// one unit each, so that a second goroutine joins past 64k elements (256 KiB a tensor). With
+// new goroutines per op (DRSAE_CPU_SPIN=0) that was a loss below 512k elements on a 2-core Zen 2,
+// and the rule was an eighth of a unit each; with the spinning helpers, on a 2-core Zen 4 (bench
+// group Memory, the two rules interleaved), the [256,400] ops of a DrSAE step ran 1.5–2.3×
+// faster on two goroutines (BroadcastAdd 85 → 155 GB/s, SoftShrink 73 → 122, SoftShrinkBackward
+// 34 → 77) and the B = 256 784-400¹¹ step 3–10% faster.
+func memoryWork(elems int) int { return elems }

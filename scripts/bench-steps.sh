@@ -6,13 +6,16 @@
 #   scripts/bench-steps.sh [ROUNDS]        (default 3; each cell is the best of its rounds)
 #
 # Environment: BENCHTIME (seconds per case and round, default 2), THREADS (PyTorch's, default
-# "1 2"); drsae runs GOMAXPROCS goroutines, and DRSAE_CPU_GEMM, DRSAE_CPU_VEC, DRSAE_CPU_SPIN
-# pass through. Needs Go and /usr/bin/python3 with PyTorch (Debian: apt-get install python3-torch).
+# "1 2"), VARIANTS (drsae columns, each a comma-separated list of environment settings, e.g.
+# "DRSAE_CPU_SPIN=1 DRSAE_CPU_SPIN=0"; default one column in the environment as it is); drsae
+# runs GOMAXPROCS goroutines. Needs Go and /usr/bin/python3 with PyTorch (Debian: apt-get install
+# python3-torch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
 secs=${BENCHTIME:-2}
 threads=${THREADS:-"1 2"}
+variants=${VARIANTS:-"-"}
 py=/usr/bin/python3
 if ! $py -c 'import torch' 2>/dev/null; then
 	echo "bench-steps: $py has no torch (apt-get install python3-torch)" >&2
@@ -30,12 +33,16 @@ keep() { # keep NAME|COLUMN SECONDS: the smaller
 }
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 for ((r = 0; r < rounds; r++)); do
-	for pat in '^BenchmarkDrSAEStep$/./^cpu$' '^BenchmarkLISTAForward$/././^cpu$'; do
-		while read -r name sec; do
-			[[ -v "best[$name|drsae]" ]] || names+=("$name")
-			keep "$name|drsae" "$sec"
-		done < <("$tmp/bench.test" -test.run '^$' -test.bench "$pat" -test.benchtime "${secs}s" 2>/dev/null |
-			awk '/ns\/op/ {n = $1; sub(/^Benchmark/, "", n); sub(/\/cpu(-[0-9]+)?$/, "", n); print n, $3 / 1e9}')
+	for v in $variants; do
+		envs=()
+		[[ $v == - ]] || IFS=, read -ra envs <<<"$v"
+		for pat in '^BenchmarkDrSAEStep$/./^cpu$' '^BenchmarkLISTAForward$/././^cpu$' '^BenchmarkFISTA$/^fista$/./^cpu$'; do
+			while read -r name sec; do
+				[[ -v "best[$name|drsae$v]" ]] || { [[ $v != "${variants%% *}" ]] || names+=("$name"); }
+				keep "$name|drsae$v" "$sec"
+			done < <(env "${envs[@]}" "$tmp/bench.test" -test.run '^$' -test.bench "$pat" -test.benchtime "${secs}s" 2>/dev/null |
+				awk '/ns\/op/ {n = $1; sub(/^Benchmark/, "", n); sub(/\/cpu(-[0-9]+)?$/, "", n); print n, $3 / 1e9}')
+		done
 	done
 	for th in $threads; do
 		while read -r name sec; do
@@ -43,25 +50,33 @@ for ((r = 0; r < rounds; r++)); do
 		done < <(OMP_NUM_THREADS=$th $py scripts/bench_steps.py "$th" "$secs" all)
 	done
 done
-info=$("$tmp/bench.test" -test.run '^TestRun$' -test.v 2>/dev/null | grep -o 'gemm:[^ ]* [^ ]*' | head -1 || true)
+info=$(go test -count=1 -run '^TestInfo$' -v ./cpu/ 2>/dev/null | grep -o 'gemm kernel [^,]*' | head -1 || true)
 torchver=$($py -c 'import torch; print(torch.__version__)')
 echo "Model steps, ms per step (best of $rounds interleaved rounds, ${secs}s each; $(date +%F))"
 echo
 echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; load before: $load"
-echo "- drsae: $(go env GOVERSION) $(go env GOOS)/$(go env GOARCH), $(git rev-parse --short HEAD 2>/dev/null || echo '?'), GOMAXPROCS=${GOMAXPROCS:-$(nproc)}, DRSAE_CPU_GEMM=${DRSAE_CPU_GEMM:-}, DRSAE_CPU_SPIN=${DRSAE_CPU_SPIN:-}"
+echo "- drsae: $(go env GOVERSION) $(go env GOOS)/$(go env GOARCH), $(git rev-parse --short HEAD 2>/dev/null || echo '?'), GOMAXPROCS=${GOMAXPROCS:-$(nproc)}, $info; columns: ${variants//-/as the environment is}"
 echo "- PyTorch: $torchver (torch.set_num_threads = the column's threads)"
 echo
-header="| case | drsae cpu |"
-rule="|---|---|"
+header="| case |"
+rule="|---|"
+for v in $variants; do
+	if [[ $v == - ]]; then header+=" drsae cpu |"; else header+=" drsae cpu, ${v//,/ } |"; fi
+	rule+="---|"
+done
 for th in $threads; do
 	header+=" PyTorch, $th thread(s) |"
 	rule+="---|"
 done
-echo "$header PyTorch's best / drsae |"
+first=${variants%% *}
+echo "$header PyTorch's best / drsae (first column) |"
 echo "$rule---|"
+ms() { awk -v v="$1" 'BEGIN{printf "%.2f", v * 1e3}'; }
 for name in "${names[@]}"; do
-	d=${best["$name|drsae"]}
-	row="| $name | $(awk -v v="$d" 'BEGIN{printf "%.2f", v * 1e3}') |"
+	row="| $name |"
+	for v in $variants; do
+		row+=" $(ms "${best["$name|drsae$v"]}") |"
+	done
 	tb=""
 	for th in $threads; do
 		t=${best["$name|torch$th"]:-}
@@ -69,10 +84,10 @@ for name in "${names[@]}"; do
 			row+=" – |"
 			continue
 		fi
-		row+=" $(awk -v v="$t" 'BEGIN{printf "%.2f", v * 1e3}') |"
+		row+=" $(ms "$t") |"
 		if [[ -z $tb ]] || awk -v a="$t" -v b="$tb" 'BEGIN{exit !(a < b)}'; then tb=$t; fi
 	done
-	echo "$row $(awk -v t="$tb" -v d="$d" 'BEGIN{printf "%.2f×", t / d}') |"
+	echo "$row $(awk -v t="$tb" -v d="${best["$name|drsae$first"]}" 'BEGIN{printf "%.2f×", t / d}') |"
 done
 echo
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

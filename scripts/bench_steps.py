@@ -2,7 +2,7 @@
 # scripts/bench-steps.sh: prints "name seconds-per-step" for each case, the mean over the time
 # it is given (as go test -bench reports ns/op).
 #
-#   bench_steps.py THREADS SECONDS all|drsae|lista
+#   bench_steps.py THREADS SECONDS all|drsae|lista|fista
 import sys, time
 import torch
 import torch.nn.functional as F
@@ -70,6 +70,26 @@ def lista_forward(T, B=256, n=784, m=400):
                 z = torch.sign(a) * torch.relu(a.abs() - th)
     return fwd
 
+# FISTA of bench/sparse.go (model.SparseCoder in its Gram form): c = X·D/L once per call, then
+# 50 iterations of z = h_θ(c + y·S), S = I − DᵀD/L, and the momentum step.
+def fista(B=256, n=784, m=400, lam=0.1, iters=50):
+    D = torch.randn(n, m)
+    D /= D.norm(dim=0, keepdim=True)
+    L = torch.linalg.eigvalsh(D.T @ D).max().item()
+    S = torch.eye(m) - D.T @ D / L
+    x = torch.rand(B, n)
+    def run():
+        with torch.no_grad():
+            c = x @ D / L
+            zprev = torch.zeros(B, m)
+            y, t = zprev, 1.0
+            for _ in range(iters):
+                z = F.softshrink(torch.addmm(c, y, S), lam / L)
+                tn = (1 + (1 + 4 * t * t) ** 0.5) / 2
+                beta, t = (t - 1) / tn, tn
+                y, zprev = (1 + beta) * z - beta * zprev, z
+    return run
+
 cases = []
 if which in ("all", "drsae"):
     for B, m, T in ((256, 400, 11), (50, 400, 11), (50, 200, 5), (256, 200, 5)):
@@ -77,5 +97,7 @@ if which in ("all", "drsae"):
 if which in ("all", "lista"):
     for T in (1, 3, 10):
         cases.append(("LISTAForward/T%d/B256-784-400" % T, lista_forward(T)))
+if which in ("all", "fista"):
+    cases.append(("FISTA/fista/B256-784-400", fista()))
 for name, fn in cases:
     print(name, timed(fn), flush=True)
