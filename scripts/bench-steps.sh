@@ -36,12 +36,12 @@ for ((r = 0; r < rounds; r++)); do
 	for v in $variants; do
 		envs=()
 		[[ $v == - ]] || IFS=, read -ra envs <<<"$v"
-		for pat in '^BenchmarkDrSAEStep$/./^cpu$' '^BenchmarkLISTAForward$/././^cpu$' '^BenchmarkFISTA$/^fista$/./^cpu$'; do
+		for pat in '^BenchmarkDrSAEStep$/./^cpu$' '^BenchmarkLISTAForward$/././^cpu$' '^BenchmarkFISTA$/^fista$/./^cpu$' '^BenchmarkConvStep$/^cpu$/'; do
 			while read -r name sec; do
 				[[ -v "best[$name|drsae$v]" ]] || { [[ $v != "${variants%% *}" ]] || names+=("$name"); }
 				keep "$name|drsae$v" "$sec"
 			done < <(env "${envs[@]}" "$tmp/bench.test" -test.run '^$' -test.bench "$pat" -test.benchtime "${secs}s" 2>/dev/null |
-				awk '/ns\/op/ {n = $1; sub(/^Benchmark/, "", n); sub(/\/cpu(-[0-9]+)?$/, "", n); print n, $3 / 1e9}')
+				awk '/ns\/op/ {n = $1; sub(/^Benchmark/, "", n); sub(/-[0-9]+$/, "", n); sub(/\/cpu$/, "", n); sub(/\/cpu\//, "/", n); print n, $3 / 1e9}')
 		done
 	done
 	for th in $threads; do

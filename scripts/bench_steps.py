@@ -2,7 +2,7 @@
 # scripts/bench-steps.sh: prints "name seconds-per-step" for each case, the mean over the time
 # it is given (as go test -bench reports ns/op).
 #
-#   bench_steps.py THREADS SECONDS all|drsae|lista|fista
+#   bench_steps.py THREADS SECONDS all|drsae|lista|fista|conv
 import sys, time
 import torch
 import torch.nn.functional as F
@@ -90,6 +90,30 @@ def fista(B=256, n=784, m=400, lam=0.1, iters=50):
                 y, zprev = (1 + beta) * z - beta * zprev, z
     return run
 
+# The convolutional group-sparse auto-encoder step of bench/conv.go (model/conv at its defaults):
+# z = g·max(0, W⋆x − b), x̂ = D⋆ᵀz, loss ½‖x − x̂‖² + λ Σ_cells √(ε + Σ z²) over 2×2 windows of
+# 2 maps, autograd, SGD with momentum 0.9, and the decoder's projection every step.
+def conv_step(side, B, K, f=9, lam=0.1, eps=1e-4):
+    W = (torch.randn(K, 1, f, f) * 0.1).requires_grad_()
+    b = torch.zeros(K, requires_grad=True)
+    g = torch.ones(K, requires_grad=True)
+    D = W.detach().clone().requires_grad_()
+    opt = torch.optim.SGD([W, b, g, D], lr=1e-4, momentum=0.9)
+    xs = torch.sin(torch.arange(B * side * side, dtype=torch.float32)).reshape(B, 1, side, side)
+    def step():
+        x = xs.clone()
+        z = g[None, :, None, None] * F.relu(F.conv2d(x, W) - b[None, :, None, None])
+        r = x - F.conv_transpose2d(z, D)
+        s = F.avg_pool2d(z * z, 2, 2) * 4
+        s = s.view(B, K // 2, 2, s.shape[2], s.shape[3]).sum(2)
+        loss = (0.5 * (r * r).sum() + lam * torch.sqrt(eps + s).sum()) / B
+        opt.zero_grad(set_to_none=False)
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            D.div_(D.flatten(1).norm(dim=1).clamp(min=1)[:, None, None, None])
+    return step
+
 cases = []
 if which in ("all", "drsae"):
     for B, m, T in ((256, 400, 11), (50, 400, 11), (50, 200, 5), (256, 200, 5)):
@@ -99,5 +123,8 @@ if which in ("all", "lista"):
         cases.append(("LISTAForward/T%d/B256-784-400" % T, lista_forward(T)))
 if which in ("all", "fista"):
     cases.append(("FISTA/fista/B256-784-400", fista()))
+if which in ("all", "conv"):
+    cases.append(("ConvStep/28x28/B256/K32", conv_step(28, 256, 32)))
+    cases.append(("ConvStep/256x256/B8/K64", conv_step(256, 8, 64)))
 for name, fn in cases:
     print(name, timed(fn), flush=True)

@@ -155,6 +155,12 @@ var poolCases = []struct {
 	{"8x8/k3x3/s2p0", 1, 1, 8, 8, 3, 3, kernels.Conv2D{StrideH: 2, StrideW: 2}, false},
 	{"28x28/k3x3/s1p1", 2, 3, 28, 28, 3, 3, kernels.Conv2D{StrideH: 1, StrideW: 1, PadH: 1, PadW: 1}, false},
 	{"28x28/k2x2/s2p0", 2, 4, 28, 28, 2, 2, kernels.Conv2D{StrideH: 2, StrideW: 2}, false},
+	// Windows that tile the plane (stride = window, no padding), which the cpu backend pools
+	// along whole rows: a group of maps ([2,1] over [maps, pixels]), a plane whose last rows and
+	// columns no window reads, and rows of more outputs than it takes at a time (64).
+	{"6x10/k2x1/s2,1p0", 2, 1, 6, 10, 2, 1, kernels.Conv2D{StrideH: 2, StrideW: 1}, false},
+	{"10x11/k3x3/s3p0", 1, 2, 10, 11, 3, 3, kernels.Conv2D{StrideH: 3, StrideW: 3}, false},
+	{"3x141/k1x2/s1,2p0", 2, 1, 3, 141, 1, 2, kernels.Conv2D{StrideH: 1, StrideW: 2}, false},
 	{"28x28/k5x5/s1p2/N8", 8, 4, 28, 28, 5, 5, kernels.Conv2D{StrideH: 1, StrideW: 1, PadH: 2, PadW: 2}, true},
 	// A long sum, which a backend may split (Mesa llvmpipe cuts a shader's loops short after
 	// 65,535 iterations in all): a window of 90,000 taps, whose backward reads one pixel 90,000
