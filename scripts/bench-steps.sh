@@ -36,7 +36,7 @@ for ((r = 0; r < rounds; r++)); do
 	for v in $variants; do
 		envs=()
 		[[ $v == - ]] || IFS=, read -ra envs <<<"$v"
-		for pat in '^BenchmarkDrSAEStep$/./^cpu$' '^BenchmarkLISTAForward$/././^cpu$' '^BenchmarkFISTA$/^fista$/./^cpu$' '^BenchmarkConvStep$/^cpu$/'; do
+		for pat in '^BenchmarkDrSAEStep$/./^cpu$' '^BenchmarkLISTAForward$/././^cpu$' '^BenchmarkFISTA$/^fista$/./^cpu$' '^BenchmarkConvStep$/^cpu$/' '^BenchmarkTopoStep$/^cpu$/^autoencoder$/'; do
 			while read -r name sec; do
 				[[ -v "best[$name|drsae$v]" ]] || { [[ $v != "${variants%% *}" ]] || names+=("$name"); }
 				keep "$name|drsae$v" "$sec"

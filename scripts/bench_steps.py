@@ -2,7 +2,7 @@
 # scripts/bench-steps.sh: prints "name seconds-per-step" for each case, the mean over the time
 # it is given (as go test -bench reports ns/op).
 #
-#   bench_steps.py THREADS SECONDS all|drsae|lista|fista|conv
+#   bench_steps.py THREADS SECONDS all|drsae|lista|fista|conv|topo
 import sys, time
 import torch
 import torch.nn.functional as F
@@ -114,6 +114,34 @@ def conv_step(side, B, K, f=9, lam=0.1, eps=1e-4):
             D.div_(D.flatten(1).norm(dim=1).clamp(min=1)[:, None, None, None])
     return step
 
+# The topographic auto-encoder step of bench/topo.go (model/topo at its defaults: 12×12 patches,
+# a 16×16 torus of units, 5×5 Gaussian pools of σ 1.5 normalized to sum 1, λ 0.5): z = g·max(0,
+# W_e·x − b), loss ½‖x − Dz‖² + λ Σ_j √(ε + Σ_i w_ji z_i²) with the pools as a circular 5×5
+# convolution of z², autograd, SGD with momentum 0.9, D's columns renormalized every step.
+def topo_step(B, n=144, side=16, lam=0.5, eps=1e-4, sigma=1.5, window=5):
+    m = side * side
+    We = (torch.randn(m, n) * 0.05).requires_grad_()
+    b = torch.zeros(m, requires_grad=True)
+    g = torch.ones(m, requires_grad=True)
+    D = We.detach().T.clone().requires_grad_()
+    opt = torch.optim.SGD([We, b, g, D], lr=1e-4, momentum=0.9)
+    r = torch.arange(window, dtype=torch.float32) - window // 2
+    w = torch.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / (2 * sigma * sigma))
+    w = (w / w.sum())[None, None]
+    xs = torch.sin(torch.arange(B * n, dtype=torch.float32)).reshape(B, n)
+    def step():
+        x = xs.clone()
+        z = g * torch.relu(x @ We.T - b)
+        r_ = x - z @ D.T
+        q = F.pad((z * z).view(B, 1, side, side), (window // 2,) * 4, mode="circular")
+        loss = 0.5 * (r_ * r_).sum(1).mean() + lam * torch.sqrt(eps + F.conv2d(q, w)).sum((1, 2, 3)).mean()
+        opt.zero_grad(set_to_none=False)
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            D.div_(D.norm(dim=0, keepdim=True))
+    return step
+
 cases = []
 if which in ("all", "drsae"):
     for B, m, T in ((256, 400, 11), (50, 400, 11), (50, 200, 5), (256, 200, 5)):
@@ -126,5 +154,8 @@ if which in ("all", "fista"):
 if which in ("all", "conv"):
     cases.append(("ConvStep/28x28/B256/K32", conv_step(28, 256, 32)))
     cases.append(("ConvStep/256x256/B8/K64", conv_step(256, 8, 64)))
+if which in ("all", "topo"):
+    for B in (16, 64, 256):
+        cases.append(("TopoStep/autoencoder/B%d" % B, topo_step(B)))
 for name, fn in cases:
     print(name, timed(fn), flush=True)
