@@ -3,8 +3,10 @@
 # model, its JSON config and the codes that `drsae encode --model MODEL --out CODES` wrote for the
 # MNIST test set by hand, recomputes the codes, the reconstruction and the loss terms from the
 # formulas of docs/conv.md, and prints how far the codes are from drsae's and the loss terms that
-# `drsae eval --model MODEL` must print. Needs python3-torch and python3-numpy (Debian).
-import gzip, json, struct, sys
+# `drsae eval --model MODEL` must print. A model trained with contrast_sigma has its images
+# contrast normalized first, by the formula of docs/conv.md. Needs python3-torch and
+# python3-numpy (Debian).
+import gzip, json, math, struct, sys
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -19,6 +21,29 @@ def load(path):
         a, b = v['data_offsets']
         t[k] = torch.from_numpy(np.frombuffer(raw[base+a:base+b], dtype='<f4').reshape(v['shape']).astype(np.float64))
     return t
+
+def contrast_norm(x, sigma):
+    """The local contrast normalization of docs/conv.md for images x [N, C, H, W]: the Gaussian
+    window k_p·k_q/C of width sigma (to 3σ, or the image's size), its weights renormalized to
+    sum to 1 inside the image at each pixel, the floor 10⁻⁴."""
+    N, C, H, W = x.shape
+    r = int(min(math.ceil(3 * sigma), max(H, W) - 1))
+    d = torch.arange(-r, r + 1, dtype=torch.float64)
+    k = torch.exp(-d * d / (2 * sigma * sigma))
+    k = k / k.sum()
+    w = (k[:, None] * k[None, :])[None, None]
+    inside = F.conv2d(torch.ones(1, 1, H, W, dtype=torch.float64), w, padding=r)
+    wc = w.expand(1, C, -1, -1) / C
+    v = x - F.conv2d(x, wc, padding=r) / inside
+    sd = torch.sqrt(F.conv2d(v * v, wc, padding=r) / inside)
+    floor = torch.maximum(sd.mean((2, 3), keepdim=True), sd).clamp(min=1e-4)
+    return v / floor
+
+def bottom(c):
+    """The config of the first layer of the stack c."""
+    while c.get('below_config'):
+        c = c['below_config']
+    return c
 
 def encode(c, t, x, prefix=''):
     """The code z and the complex cells p of the layer c (its layers beneath first)."""
@@ -48,6 +73,8 @@ d = gzip.open(mnist + '/t10k-images-idx3-ubyte.gz').read()
 x = np.frombuffer(d[16:], dtype=np.uint8).reshape(-1, 1, 28, 28).astype(np.float64) / 255
 n = load(codes)['codes'].shape[0]
 x = torch.from_numpy(x[:n])
+if bottom(cfg).get('contrast_sigma', 0) > 0:
+    x = contrast_norm(x, bottom(cfg)['contrast_sigma'])
 z, xin, p = encode_layer(cfg, t, x)
 H, S, P = xin.shape[2], cfg['stride'], cfg['pad']
 xhat = F.conv_transpose2d(z, t['D'], stride=S, padding=P, output_padding=(H + 2*P - cfg['filter']) % S)
