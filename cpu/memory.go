@@ -100,7 +100,9 @@ func (be *Backend) Download(dst []float32, src kernels.Tensor) error {
 func (be *Backend) Copy(dst, src kernels.Tensor) {
 	d, s := data("Copy", dst), data("Copy", src)
 	kernels.CheckLen("Copy", dst, src)
-	copy(d, s)
+	// Like the other memory-bound ops, halves past 64k elements. Tensors do not overlap in part
+	// (a view shares all of its tensor's storage), so the halves are independent.
+	be.parallelFor(len(d), memoryWork(len(d)), func(lo, hi int) { copy(d[lo:hi], s[lo:hi]) })
 }
 
 // Free releases t's storage to the garbage collector; t and its views must not be used again.
