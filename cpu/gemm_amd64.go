@@ -72,8 +72,9 @@ func packWholeB(dst []float32, transB bool, b []float32, ldb, cols, kb, nr int) 
 
 // gemmKernels lists the micro-kernels this CPU can run, fastest first; the last is portable.
 // The AVX-512 product leads where the CPU has AVX-512F: on a Zen 4 core, which runs a zmm FMA as
-// two halves and so has the FMA rate of AVX2, it still measured 1.0–1.3× the AVX2 product at the
-// DrSAE shapes on 2 threads (bench/RESULTS.md), from its blocking and its split of the columns.
+// two halves and so has the FMA rate of AVX2, it still measured 1.06–1.18× the AVX2 product at
+// the DrSAE shapes and 1024³ on 2 threads, and 0.96–1.06× on 1 (bench/RESULTS.md), from its
+// blocking and its split of the columns.
 func gemmKernels() []*gemmKernel {
 	var ks []*gemmKernel
 	if cpu.X86.HasAVX512F {

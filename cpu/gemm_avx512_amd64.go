@@ -7,7 +7,7 @@ package cpu
 // every width that is a multiple of 16 (400, 784, …) run whole.
 //
 // Blocking, for a core with 32–48 KiB of L1 and 1 MiB of L2 (Zen 4, Zen 5): a kc×nc block of B
-// is packed into 32-column slivers (kc ≤ 512, nc ≤ 512: at most 1 MiB, from L2); a 12×kc sliver
+// is packed into 32-column slivers (kc ≤ 512, nc ≤ 384: at most 768 KiB, in L2); a 12×kc sliver
 // of A (at most 24 KiB) stays in L1 while every sliver of the block passes it. On a 2-core Zen 4,
 // kc = 512 measured 3–8% faster than 256 at the DrSAE shapes (fewer passes over C). A is read
 // where it lies when it is stored row-major (the rows kernel), unless its rows are a multiple of

@@ -47,8 +47,8 @@ func TestGemmKernelEnv(t *testing.T) {
 
 // TestGemmBlockingEdges runs every kernel against the reference on shapes that cross each
 // blocking boundary of the fast products: rows around multiples of 6 and 12, columns around
-// 16 and 32, depths around 4, 8 and the k-block (256), widths past the n-block (512) of one
-// thread, a row stride of 512 (the AVX-512 product packs such an A rather than read it in
+// 16 and 32, depths around 4, 8 and the k-blocks (256 for AVX2, 512 for AVX-512), widths past
+// the AVX-512 n-block (384) of one thread, a row stride of 512 (the AVX-512 product packs such an A rather than read it in
 // place), and thread counts that split rows or columns unevenly.
 func TestGemmBlockingEdges(t *testing.T) {
 	sizes := [][3]int{ // m, n, k

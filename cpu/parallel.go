@@ -32,11 +32,10 @@ func (be *Backend) parallelFor(n, work int, fn func(lo, hi int)) {
 		defer helpersBusy.Unlock()
 	}
 	var wg sync.WaitGroup
-	seqs := make([]uint64, len(hs))
 	for t := 1; t < w; t++ {
 		lo, hi := t*n/w, (t+1)*n/w
 		if t-1 < len(hs) {
-			seqs[t-1] = hs[t-1].post(fn, lo, hi)
+			hs[t-1].post(fn, lo, hi)
 			continue
 		}
 		wg.Add(1)
@@ -46,8 +45,8 @@ func (be *Backend) parallelFor(n, work int, fn func(lo, hi int)) {
 		}()
 	}
 	defer func() { // also when fn panics here, so that no helper still runs fn after the unlock
-		for i, h := range hs {
-			h.wait(seqs[i])
+		for _, h := range hs {
+			h.wait()
 		}
 		wg.Wait()
 	}()
@@ -87,7 +86,7 @@ func spinEnabled() bool { return os.Getenv("DRSAE_CPU_SPIN") != "0" }
 // A helper runs the ranges posted to it, one at a time. posted and done count ranges; fn, lo
 // and hi are written by the poster before posted moves and read by the helper after it sees
 // the move (sync/atomic orders them), and the poster writes them again only after done
-// catches up.
+// catches up. Only the holder of helpersBusy posts, so posted is its own count.
 type helper struct {
 	posted, done atomic.Uint64
 	parked       atomic.Bool
@@ -96,19 +95,20 @@ type helper struct {
 	lo, hi       int
 }
 
-// post hands fn(lo, hi) to h and returns its sequence number for wait.
-func (h *helper) post(fn func(lo, hi int), lo, hi int) uint64 {
+// post hands fn(lo, hi) to h.
+func (h *helper) post(fn func(lo, hi int), lo, hi int) {
 	h.fn, h.lo, h.hi = fn, lo, hi
-	seq := h.posted.Add(1)
+	h.posted.Add(1)
 	if h.parked.CompareAndSwap(true, false) {
 		h.wake <- struct{}{}
 	}
-	return seq
 }
 
-// wait returns once h has finished range seq, spinning, and yielding the processor to other
-// goroutines (the helper among them, should it have been descheduled) after the first spins.
-func (h *helper) wait(seq uint64) {
+// wait returns once h has finished the range last posted, spinning, and yielding the processor
+// to other goroutines (the helper among them, should it have been descheduled) after the first
+// spins.
+func (h *helper) wait() {
+	seq := h.posted.Load()
 	for i := 0; h.done.Load() != seq; i++ {
 		if i >= 256 {
 			runtime.Gosched()

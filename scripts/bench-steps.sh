@@ -16,6 +16,7 @@ rounds=${1:-3}
 secs=${BENCHTIME:-2}
 threads=${THREADS:-"1 2"}
 variants=${VARIANTS:-"-"}
+first=${variants%% *} # the column the ratio is taken against
 py=/usr/bin/python3
 if ! $py -c 'import torch' 2>/dev/null; then
 	echo "bench-steps: $py has no torch (apt-get install python3-torch)" >&2
@@ -38,7 +39,7 @@ for ((r = 0; r < rounds; r++)); do
 		[[ $v == - ]] || IFS=, read -ra envs <<<"$v"
 		for pat in '^BenchmarkDrSAEStep$/./^cpu$' '^BenchmarkLISTAForward$/././^cpu$' '^BenchmarkFISTA$/^fista$/./^cpu$' '^BenchmarkConvStep$/^cpu$/' '^BenchmarkTopoStep$/^cpu$/^autoencoder$/'; do
 			while read -r name sec; do
-				[[ -v "best[$name|drsae$v]" ]] || { [[ $v != "${variants%% *}" ]] || names+=("$name"); }
+				if [[ $v == "$first" && ! -v "best[$name|drsae$v]" ]]; then names+=("$name"); fi
 				keep "$name|drsae$v" "$sec"
 			done < <(env "${envs[@]}" "$tmp/bench.test" -test.run '^$' -test.bench "$pat" -test.benchtime "${secs}s" 2>/dev/null |
 				awk '/ns\/op/ {n = $1; sub(/^Benchmark/, "", n); sub(/-[0-9]+$/, "", n); sub(/\/cpu$/, "", n); sub(/\/cpu\//, "/", n); print n, $3 / 1e9}')
@@ -55,7 +56,7 @@ torchver=$($py -c 'import torch; print(torch.__version__)')
 echo "Model steps, ms per step (best of $rounds interleaved rounds, ${secs}s each; $(date +%F))"
 echo
 echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; load before: $load"
-echo "- drsae: $(go env GOVERSION) $(go env GOOS)/$(go env GOARCH), $(git rev-parse --short HEAD 2>/dev/null || echo '?'), GOMAXPROCS=${GOMAXPROCS:-$(nproc)}, $info; columns: ${variants//-/as the environment is}"
+echo "- drsae: $(go env GOVERSION) $(go env GOOS)/$(go env GOARCH), $(git rev-parse --short HEAD 2>/dev/null || echo '?'), GOMAXPROCS=${GOMAXPROCS:-$(nproc)}, $info; columns: $([[ $variants == - ]] && echo 'the environment as it is' || echo "$variants")"
 echo "- PyTorch: $torchver (torch.set_num_threads = the column's threads)"
 echo
 header="| case |"
@@ -68,7 +69,6 @@ for th in $threads; do
 	header+=" PyTorch, $th thread(s) |"
 	rule+="---|"
 done
-first=${variants%% *}
 echo "$header PyTorch's best / drsae (first column) |"
 echo "$rule---|"
 ms() { awk -v v="$1" 'BEGIN{printf "%.2f", v * 1e3}'; }
