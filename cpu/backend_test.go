@@ -136,6 +136,33 @@ func TestParallelForHelpers(t *testing.T) {
 	}
 }
 
+// TestHelperLateToken wakes a parked helper the way a poster descheduled between moving posted
+// and taking parked back does: with a token for a range the helper has already run. The helper
+// must park again (it used to call the cleared fn and crash the process), then run the next
+// range.
+func TestHelperLateToken(t *testing.T) {
+	h := &helper{wake: make(chan struct{}, 1)}
+	go h.run()
+	var ran atomic.Int32
+	h.post(func(lo, hi int) { ran.Add(int32(hi - lo)) }, 0, 1)
+	h.wait()
+	for !h.parked.Load() { // spinFor, then it parks
+		time.Sleep(spinFor)
+	}
+	if !h.parked.CompareAndSwap(true, false) {
+		t.Fatal("the parked helper was taken back by another poster")
+	}
+	h.wake <- struct{}{} // the late token: posted has not moved
+	for !h.parked.Load() {
+		time.Sleep(spinFor)
+	}
+	h.post(func(lo, hi int) { ran.Add(int32(hi - lo)) }, 0, 2)
+	h.wait()
+	if got := ran.Load(); got != 3 {
+		t.Fatalf("the helper ran %d of 3 indices", got)
+	}
+}
+
 func TestMemoryMisuse(t *testing.T) {
 	be := New()
 	x, _ := be.New(2, 3)

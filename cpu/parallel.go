@@ -128,26 +128,34 @@ func (h *helper) run() {
 
 // await spins for spinFor until posted moves past seen, then parks until post wakes it;
 // it returns the new posted.
+//
+// A token can come late: a poster descheduled between moving posted and taking parked back finds
+// the helper parked again after it has already spun, seen and run that range, and wakes it for
+// nothing. Then posted has not moved, and the helper waits again.
 func (h *helper) await(seen uint64) uint64 {
-	var deadline time.Time
-	for i := 1; ; i++ {
+	for {
+		var deadline time.Time
+		for i := 1; ; i++ {
+			if p := h.posted.Load(); p != seen {
+				return p
+			}
+			if i%128 == 0 {
+				if now := time.Now(); deadline.IsZero() {
+					deadline = now.Add(spinFor)
+				} else if now.After(deadline) {
+					break
+				}
+			}
+		}
+		h.parked.Store(true)
+		if p := h.posted.Load(); p != seen && h.parked.CompareAndSwap(true, false) {
+			return p // posted while parking, and post saw the helper awake: no token comes
+		}
+		<-h.wake // post took parked back and sent (or is about to send) the token
 		if p := h.posted.Load(); p != seen {
 			return p
 		}
-		if i%128 == 0 {
-			if now := time.Now(); deadline.IsZero() {
-				deadline = now.Add(spinFor)
-			} else if now.After(deadline) {
-				break
-			}
-		}
 	}
-	h.parked.Store(true)
-	if p := h.posted.Load(); p != seen && h.parked.CompareAndSwap(true, false) {
-		return p // posted while parking, and post saw the helper awake: no token comes
-	}
-	<-h.wake // post took parked back and sent (or is about to send) the token
-	return h.posted.Load()
 }
 
 // memoryWork is the work, as parallelFor counts it, of a memory-bound op over elems elements:
