@@ -55,12 +55,17 @@ func (be *Backend) Gemm(transA, transB bool, alpha float32, a, b kernels.Tensor,
 	ad, bd, cd := data("Gemm", a), data("Gemm", b), data("Gemm", c)
 	m, n, k := kernels.CheckGemm(transA, transB, a, b, c)
 	noAlias("Gemm", c, a, b)
-	lda, ldb := a.Shape()[1], b.Shape()[1]
+	be.gemmSlices(transA, transB, m, n, k, alpha, ad, a.Shape()[1], bd, b.Shape()[1], beta, cd, n)
+}
+
+// gemmSlices is Gemm on row-major slices with leading dimensions: the reference loops for
+// small products, the blocked product otherwise.
+func (be *Backend) gemmSlices(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m*n*k < gemmSmall {
-		gemmRef(transA, transB, m, n, k, alpha, ad, lda, bd, ldb, beta, cd, n)
+		gemmRef(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	be.gemmFast(be.gemm, transA, transB, m, n, k, alpha, ad, lda, bd, ldb, beta, cd, n)
+	be.gemmFast(be.gemm, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // gemmFast is gemmRef's contract (same arguments) computed by the blocked product with the

@@ -166,7 +166,7 @@ func (b *Backend) exec(c *command) (stop bool) {
 		gl.BindBuffer(gl.SHADER_STORAGE_BUFFER, c.buf.id)
 		gl.BufferData(gl.SHADER_STORAGE_BUFFER, c.buf.bytes, nil, gl.DYNAMIC_COPY)
 		gl.ClearBufferData(gl.SHADER_STORAGE_BUFFER, gl.R32F, gl.RED, gl.FLOAT, nil)
-		g.transfer(nil, c.buf) // the clear is a write that later work must wait for
+		b.transfer(nil, c.buf) // the clear is a write that later work must wait for
 		g.live[c.buf] = struct{}{}
 		if e := gl.GetError(); e != gl.NO_ERROR {
 			g.fail(fmt.Errorf("gpu: %s: allocating %d bytes: %s", c.op, c.buf.bytes, glErrorName(e)))
@@ -194,15 +194,15 @@ func (b *Backend) exec(c *command) (stop bool) {
 		} else {
 			gl.BufferData(gl.COPY_READ_BUFFER, n, unsafe.Pointer(&c.host[0]), gl.STREAM_DRAW)
 		}
-		g.barrierFor(c.buf, true)
+		b.barrierFor(c.buf, true)
 		gl.BindBuffer(gl.COPY_WRITE_BUFFER, c.buf.id)
 		gl.CopyBufferSubData(gl.COPY_READ_BUFFER, gl.COPY_WRITE_BUFFER, 0, 0, n)
 		gl.DeleteBuffers(1, &staging) // freed by the driver once the copy is done
-		g.transfer(nil, c.buf)
+		b.transfer(nil, c.buf)
 		g.check(c, "uploading")
 	case cmdDownload:
 		if g.err == nil && len(c.host) > 0 {
-			g.barrierFor(c.buf, false)
+			b.barrierFor(c.buf, false)
 			gl.BindBuffer(gl.SHADER_STORAGE_BUFFER, c.buf.id)
 			gl.GetBufferSubData(gl.SHADER_STORAGE_BUFFER, 0, 4*len(c.host), unsafe.Pointer(&c.host[0]))
 			g.check(c, "downloading")
@@ -212,12 +212,12 @@ func (b *Backend) exec(c *command) (stop bool) {
 		if g.err != nil {
 			return
 		}
-		g.barrierFor(c.src, false)
-		g.barrierFor(c.buf, true)
+		b.barrierFor(c.src, false)
+		b.barrierFor(c.buf, true)
 		gl.BindBuffer(gl.COPY_READ_BUFFER, c.src.id)
 		gl.BindBuffer(gl.COPY_WRITE_BUFFER, c.buf.id)
 		gl.CopyBufferSubData(gl.COPY_READ_BUFFER, gl.COPY_WRITE_BUFFER, 0, 0, c.bytes)
-		g.transfer(c.src, c.buf)
+		b.transfer(c.src, c.buf)
 		g.check(c, "copying")
 	case cmdDispatch:
 		if g.err != nil {
@@ -279,8 +279,10 @@ func (b *Backend) dispatch(c *command) {
 	if need {
 		gl.MemoryBarrier(barrierBits)
 		g.barrier = g.seq
+		b.barriers.Add(1)
 	}
 	g.seq++
+	b.dispatches.Add(1)
 	if g.prog != p.id {
 		gl.UseProgram(p.id)
 		g.prog = p.id
@@ -321,10 +323,12 @@ const barrierBits = gl.SHADER_STORAGE_BARRIER_BIT | gl.BUFFER_UPDATE_BARRIER_BIT
 // barrierFor issues a barrier before a buffer operation (copy, upload, download) on buf when a
 // dispatch or transfer wrote it since the last barrier, or, for an operation that writes buf,
 // read it.
-func (g *glThread) barrierFor(buf *buffer, write bool) {
+func (b *Backend) barrierFor(buf *buffer, write bool) {
+	g := &b.gl
 	if buf.wrote > g.barrier || write && buf.read > g.barrier {
 		gl.MemoryBarrier(barrierBits)
 		g.barrier = g.seq
+		b.barriers.Add(1)
 	}
 }
 
@@ -333,7 +337,9 @@ func (g *glThread) barrierFor(buf *buffer, write bool) {
 // specification orders copies and dispatches by itself; the barrier is a precaution taken with
 // the staging uploads after NVIDIA's driver misordered uploads (the H200 run verified the two
 // together, not each alone).
-func (g *glThread) transfer(src, dst *buffer) {
+func (b *Backend) transfer(src, dst *buffer) {
+	g := &b.gl
+	b.transfers.Add(1)
 	g.seq++
 	if src != nil {
 		src.read = g.seq

@@ -251,6 +251,27 @@ type Backend interface {
 	// g is read only; p, m and v are updated in place; no two of the four may share storage.
 	AdamUpdate(p, g, m, v Tensor, alpha, beta1, beta2, eps float32)
 
+	// ---- fused: the unrolled shrinkage encoder of LISTA and DrSAE ----
+
+	// ShrinkRecurrence runs the T steps of the recurrent shrinkage encoder at once:
+	// z⁰ = 0, z^t = h(c + z^{t−1}·Sᵀ) for t = 1 … T, with h(v)[i] = max(v[i] − θ[i], 0)
+	// (PosShrink's) when nonNegative, else sign(v[i])·max(|v[i]| − θ[i], 0) (SoftShrink's).
+	// c [B,m] is the drive (E·x), s is [m,m], theta [m]. zs [(T−1)·B, m] (any shape of that
+	// length whose last dimension is m, e.g. [T−1,B,m]; no rows when T = 1) receives the
+	// intermediate codes z¹ … z^{T−1}, z^t in rows (t−1)·B … t·B−1, and code [B,m] receives z^T;
+	// T is 1 + zs's rows over B. No output may share storage with another operand.
+	ShrinkRecurrence(zs, code, c, s, theta Tensor, nonNegative bool)
+	// ShrinkRecurrenceBackward is the backpropagation through time of ShrinkRecurrence, given
+	// its outputs zs and code and delta = ∂L/∂z^T [B,m]: δ^T = delta, and for t = T … 1
+	// g^t = δ^t ⊙ [z^t ≠ 0], δ^{t−1} = g^t·S. g (shaped like zs) receives g² … g^T, g^{t+1} in
+	// the rows of z^t; gsum [B,m] = Σ_t g^t (g¹ included); gsign [B,m], if not nil,
+	// = Σ_t sign(z^t)⊙g^t. The mask [z^t ≠ 0] is h's derivative: [v > θ] for the one-sided h,
+	// [|v| > θ] for the two-sided one wherever θ ≥ 0. The encoder's gradients follow by
+	// products: ∂L/∂c = gsum, ∂L/∂S = gᵀ·zs = Σ_{t≥2} g^tᵀ·z^{t−1} (one Gemm over the (T−1)·B
+	// rows), ∂L/∂θ = −Σ_rows gsign (−Σ_rows gsum when z ≥ 0). g, gsum and gsign must not share
+	// storage with each other or with an input.
+	ShrinkRecurrenceBackward(g, gsum, gsign, delta, zs, code, s Tensor)
+
 	// ---- classification: logits [B,k], labels [B] holding class indices as whole floats ----
 
 	// SoftmaxXent: grad has the shape of logits, loss [B]. p = softmax(logits[b,:]); loss[b] = −log p[labels[b]];

@@ -120,6 +120,51 @@ func CheckShrinkBackward(op string, dx, dtheta, dy, x, theta Tensor) (rows, m in
 	return rows, m
 }
 
+// CheckShrinkRecurrence checks the operands of ShrinkRecurrence (zs, code, c, s, theta) and
+// returns B, m and T.
+func CheckShrinkRecurrence(op string, zs, code, c, s, theta Tensor) (b, m, t int) {
+	b, m = Dims2(c)
+	t = checkRecurrenceSteps(op, zs, code, c, s)
+	if theta.Len() != m {
+		panicf(op, "c is %v, theta is %v, want length %d (one per unit)", c.Shape(), theta.Shape(), m)
+	}
+	return b, m, t
+}
+
+// checkRecurrenceSteps checks zs [(T−1)·B, m], code and x [B,m] and s [m,m] and returns T.
+func checkRecurrenceSteps(op string, zs, code, x, s Tensor) int {
+	b, m := Dims2(x)
+	zr, zm := Dims2(zs)
+	switch {
+	case b == 0 || m == 0:
+		panicf(op, "%v has no samples or no units", x.Shape())
+	case code.Len() != x.Len():
+		panicf(op, "code is %v, want the length of %v", code.Shape(), x.Shape())
+	case len(s.Shape()) != 2 || s.Shape()[0] != m || s.Shape()[1] != m:
+		panicf(op, "s is %v, want [%d %d] for %d units", s.Shape(), m, m, m)
+	case zr%b != 0 || zr > 0 && zm != m:
+		panicf(op, "zs is %v, want (T−1)·%d rows of %d units", zs.Shape(), b, m)
+	}
+	return zr/b + 1
+}
+
+// CheckShrinkRecurrenceBackward checks the operands of ShrinkRecurrenceBackward (gsign may be
+// nil) and returns B, m and T.
+func CheckShrinkRecurrenceBackward(op string, g, gsum, gsign, delta, zs, code, s Tensor) (b, m, t int) {
+	b, m = Dims2(delta)
+	t = checkRecurrenceSteps(op, zs, code, delta, s)
+	if gsum.Len() != delta.Len() {
+		panicf(op, "gsum is %v, delta is %v, want the same length", gsum.Shape(), delta.Shape())
+	}
+	if gsign != nil && gsign.Len() != delta.Len() {
+		panicf(op, "gsign is %v, delta is %v, want the same length", gsign.Shape(), delta.Shape())
+	}
+	if g.Len() != zs.Len() {
+		panicf(op, "g is %v, zs is %v, want the same length", g.Shape(), zs.Shape())
+	}
+	return b, m, t
+}
+
 // CheckPools checks z [B, units] and out [B, P] against a layout, and returns B.
 func CheckPools(op string, out, z Tensor, l *PoolLayout) int {
 	b, m := Dims2(z)

@@ -35,6 +35,7 @@ var families = []struct {
 	{"Elementwise", testElementwise},
 	{"Layout", testLayout},
 	{"Shrink", testShrink},
+	{"Recurrence", testRecurrence},
 	{"Groups", testGroups},
 	{"Conv", testConv},
 	{"Local", testLocal},

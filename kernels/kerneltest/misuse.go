@@ -40,6 +40,16 @@ func testMisuse(s *suite) {
 		{"PosShrinkBackward", func(c *tc) {
 			c.b.PosShrinkBackward(c.alloc(3, 4), nil, c.alloc(2, 4), c.alloc(3, 4), c.alloc(4))
 		}},
+		{"ShrinkRecurrence", func(c *tc) { // zs holds 2.5 steps of 3 samples
+			c.b.ShrinkRecurrence(c.alloc(15, 4), c.alloc(6, 4), c.alloc(6, 4), c.alloc(4, 4), c.alloc(4), true)
+		}},
+		{"ShrinkRecurrence", func(c *tc) { // code is the drive itself
+			ct := c.alloc(3, 4)
+			c.b.ShrinkRecurrence(c.alloc(2, 3, 4), ct, ct, c.alloc(4, 4), c.alloc(4), false)
+		}},
+		{"ShrinkRecurrenceBackward", func(c *tc) { // S is not [m,m]
+			c.b.ShrinkRecurrenceBackward(c.alloc(6, 4), c.alloc(3, 4), nil, c.alloc(3, 4), c.alloc(6, 4), c.alloc(3, 4), c.alloc(4, 3))
+		}},
 		{"PoolNorms", func(c *tc) { // pools over 8 units, z has 9
 			c.b.PoolNorms(c.alloc(2, 2), c.alloc(2, 9), c.newPools(mustLayout(kernels.DisjointPools(8, 4))), 0)
 		}},

@@ -241,6 +241,51 @@ func (r *refBackend) PosShrinkBackward(dx, dtheta, dy, x, theta kernels.Tensor) 
 	}
 }
 
+func (r *refBackend) ShrinkRecurrence(zs, code, c, s, theta kernels.Tensor, nonNegative bool) {
+	const op = "ShrinkRecurrence"
+	b, m, steps := kernels.CheckShrinkRecurrence(op, zs, code, c, s, theta)
+	kernels.CheckNoAlias(op, refShares, []string{"zs", "code", "c", "s", "theta"}, zs, code, c, s, theta)
+	out, z := refShrinkRecurrence(b, m, steps, r.get(op, c), r.get(op, s), r.get(op, theta), nonNegative, round32)
+	if r.bug == "recurrence-drops-last-step" && steps > 1 {
+		z = out[(steps-2)*b*m:] // z^{T−1} as the code
+	}
+	if r.bug == "recurrence-first-step-unwritten" && steps > 1 {
+		copy(out[:b*m], r.get(op, zs)) // z¹'s rows left as they were
+	}
+	r.put(op, zs, out)
+	r.put(op, code, z)
+}
+
+func (r *refBackend) ShrinkRecurrenceBackward(g, gsum, gsign, delta, zs, code, s kernels.Tensor) {
+	const op = "ShrinkRecurrenceBackward"
+	b, m, steps := kernels.CheckShrinkRecurrenceBackward(op, g, gsum, gsign, delta, zs, code, s)
+	ts, names := []kernels.Tensor{g, gsum, delta, zs, code, s}, []string{"g", "gsum", "delta", "zs", "code", "s"}
+	if gsign != nil {
+		ts, names = append(ts, gsign), append(names, "gsign")
+	}
+	kernels.CheckNoAlias(op, refShares, names, ts...)
+	zd, cd := r.get(op, zs), r.get(op, code)
+	if r.bug == "recurrence-mask-ge" {
+		// The mask [z ≥ 0] instead of [z ≠ 0]: no mask at all for a non-negative code.
+		for i := range zd {
+			if zd[i] == 0 {
+				zd[i] = 1
+			}
+		}
+		for i := range cd {
+			if cd[i] == 0 {
+				cd[i] = 1
+			}
+		}
+	}
+	gv, sum, signed := refShrinkRecurrenceBackward(b, m, steps, r.get(op, delta), zd, cd, r.get(op, s), round32)
+	r.put(op, g, gv)
+	r.put(op, gsum, sum)
+	if gsign != nil {
+		r.put(op, gsign, signed)
+	}
+}
+
 func (r *refBackend) NewPools(l *kernels.PoolLayout) (kernels.Pools, error) { return &refPools{l}, nil }
 func (r *refBackend) FreePools(p kernels.Pools)                             {}
 

@@ -569,3 +569,98 @@ func refAdam(p, g, m, v []float64, alpha, beta1, beta2, eps float64) (p2, m2, v2
 	}
 	return p2, m2, v2
 }
+
+// refShrinkStep returns one step of ShrinkRecurrence, h(c + z·Sᵀ) for z, c [b,m] and s [m,m],
+// and the same on absolute values, |c| + |z|·|S|ᵀ + |θ|, which bounds what rounding can do to it
+// (h is 1-Lipschitz).
+func refShrinkStep(b, m int, c, z, s, theta []float64, nonNegative bool) (out, scale []float64) {
+	out, scale = make([]float64, b*m), make([]float64, b*m)
+	for r := range b {
+		for i := range m {
+			v, a := c[r*m+i], math.Abs(c[r*m+i])+math.Abs(theta[i])
+			for k := range m {
+				v += z[r*m+k] * s[i*m+k]
+				a += math.Abs(z[r*m+k] * s[i*m+k])
+			}
+			if nonNegative {
+				out[r*m+i] = math.Max(v-theta[i], 0)
+			} else {
+				out[r*m+i] = sign(v) * math.Max(math.Abs(v)-theta[i], 0)
+			}
+			scale[r*m+i] = a
+		}
+	}
+	return out, scale
+}
+
+// refShrinkRecurrence returns zs = z¹ … z^{T−1} [(T−1)·b·m] and code = z^T [b·m] of
+// ShrinkRecurrence; round, if not nil, is applied to every z^t as a float32 backend stores it.
+func refShrinkRecurrence(b, m, steps int, c, s, theta []float64, nonNegative bool, round func([]float64) []float64) (zs, code []float64) {
+	zs = make([]float64, (steps-1)*b*m)
+	z := make([]float64, b*m)
+	for t := 1; t <= steps; t++ {
+		z, _ = refShrinkStep(b, m, c, z, s, theta, nonNegative)
+		if round != nil {
+			z = round(z)
+		}
+		if t < steps {
+			copy(zs[(t-1)*b*m:], z)
+		}
+	}
+	return zs, z
+}
+
+// refShrinkBackStep returns g = (δ·S)⊙[z ≠ 0] for δ, z [b,m] (δ·S is the [b,m] product with
+// s [m,m]), and the same on absolute values, (|δ|·|S|)⊙[z ≠ 0].
+func refShrinkBackStep(b, m int, delta, z, s []float64) (g, scale []float64) {
+	g, scale = make([]float64, b*m), make([]float64, b*m)
+	for r := range b {
+		for k := range m {
+			if z[r*m+k] == 0 {
+				continue
+			}
+			for i := range m {
+				g[r*m+k] += delta[r*m+i] * s[i*m+k]
+				scale[r*m+k] += math.Abs(delta[r*m+i] * s[i*m+k])
+			}
+		}
+	}
+	return g, scale
+}
+
+// refShrinkRecurrenceBackward returns g [(T−1)·b·m] (g² … g^T, g^{t+1} in the rows of z^t),
+// gsum = Σ_t g^t and gsign = Σ_t sign(z^t)·g^t of ShrinkRecurrenceBackward, given δ = ∂L/∂z^T
+// [b,m] and the forward's zs and code; round, if not nil, is applied to every g^t as a float32
+// backend stores it.
+func refShrinkRecurrenceBackward(b, m, steps int, delta, zs, code, s []float64, round func([]float64) []float64) (g, gsum, gsign []float64) {
+	n := b * m
+	g, gsum, gsign = make([]float64, (steps-1)*n), make([]float64, n), make([]float64, n)
+	var gt []float64
+	for t := steps; t >= 1; t-- {
+		z := code
+		if t < steps {
+			z = zs[(t-1)*n : t*n]
+		}
+		if t == steps {
+			gt = make([]float64, n)
+			for i := range gt {
+				if z[i] != 0 {
+					gt[i] = delta[i]
+				}
+			}
+		} else {
+			gt, _ = refShrinkBackStep(b, m, gt, z, s)
+		}
+		if round != nil {
+			gt = round(gt)
+		}
+		if t >= 2 {
+			copy(g[(t-2)*n:], gt)
+		}
+		for i := range gt {
+			gsum[i] += gt[i]
+			gsign[i] += sign(z[i]) * gt[i]
+		}
+	}
+	return g, gsum, gsign
+}

@@ -343,8 +343,8 @@ func (m *DrSAE) Backward(mw model.Work, phase int) {
 		wc := float32(c.ClassWeight) * inv
 		// ∂C = wc·(p − y)ᵀ·zn [k,m]; ∂zn = wc·(p − y)·C [B,m], then through the normalization.
 		be.Gemm(true, false, wc, w.dlog, w.zn, 0, m.c.Grad)
-		be.Gemm(false, false, wc, w.dlog, m.c.Value, 0, w.enc.G)
-		be.NormalizeRowsBackward(w.enc.GSum, w.enc.G, w.zn, w.norms)
+		be.Gemm(false, false, wc, w.dlog, m.c.Value, 0, w.enc.Scratch)
+		be.NormalizeRowsBackward(w.enc.GSum, w.enc.Scratch, w.zn, w.norms)
 		be.Axpby(1, w.enc.GSum, 1, dz)
 	} else {
 		be.Fill(m.c.Grad, 0)
