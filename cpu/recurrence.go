@@ -54,6 +54,9 @@ func (be *Backend) ShrinkRecurrenceBackward(g, gsum, gsign, delta, zs, code, s k
 		first = getBuf(n)
 		defer putBuf(first)
 	}
+	zeros := getBuf(m)
+	defer putBuf(zeros)
+	clear(zeros)
 	at := func(t int) []float32 { // where g^t is formed
 		if t == 1 {
 			return first
@@ -68,30 +71,35 @@ func (be *Backend) ShrinkRecurrenceBackward(g, gsum, gsign, delta, zs, code, s k
 		} else if t > 1 {
 			be.parallelFor(n, memoryWork(n), func(lo, hi int) { copy(gt[lo:hi], dd[lo:hi]) })
 		} else {
-			gt = dd // T = 1: g¹ = δ¹ ⊙ mask, never stored
+			gt = dd // T = 1: δ¹ is delta, g¹ is never stored
+		}
+		if t > 1 || steps > 1 {
+			// g^t = δ^t ⊙ [z^t ≠ 0], in place: SoftShrinkBackward's mask [|z| > θ] at θ = 0.
+			be.parallelFor(m, memoryWork(n), func(lo, hi int) {
+				be.vec.shrinkBackward(gt[lo:], gt[lo:], z[lo:], m, b, zeros[lo:hi], nil, true)
+			})
+		} else {
+			be.parallelFor(m, memoryWork(n), func(lo, hi int) { // T = 1: g¹ goes to gsum only
+				be.vec.shrinkBackward(sumd[lo:], gt[lo:], z[lo:], m, b, zeros[lo:hi], nil, true)
+			})
+			gt = sumd
 		}
 		last := t == steps
-		store := t > 1 || steps > 1
 		be.parallelFor(n, memoryWork(n), func(lo, hi int) {
+			switch {
+			case last && steps > 1:
+				copy(sumd[lo:hi], gt[lo:hi])
+			case !last:
+				be.vec.axpby(1, gt[lo:hi], 1, sumd[lo:hi])
+			}
+			if sgd == nil {
+				return
+			}
 			for i := lo; i < hi; i++ {
-				v := gt[i]
-				if z[i] == 0 {
-					v = 0
-				}
-				if store {
-					gt[i] = v
-				}
 				if last {
-					sumd[i] = v
+					sgd[i] = sign(z[i]) * gt[i]
 				} else {
-					sumd[i] = v + sumd[i]
-				}
-				if sgd != nil {
-					if last {
-						sgd[i] = sign(z[i]) * v
-					} else {
-						sgd[i] = sign(z[i])*v + sgd[i]
-					}
+					sgd[i] = sign(z[i])*gt[i] + sgd[i]
 				}
 			}
 		})
