@@ -19,6 +19,7 @@ func BenchmarkShrink(b *testing.B)           { shrink.Bench(b) }
 func BenchmarkPoolNorms(b *testing.B)        { poolNorms.Bench(b) }
 func BenchmarkMemory(b *testing.B)           { memory.Bench(b) }
 func BenchmarkConv2D(b *testing.B)           { conv2D.Bench(b) }
+func BenchmarkRecurrence(b *testing.B)       { recurrence.Bench(b) }
 func BenchmarkFISTA(b *testing.B)            { fista.Bench(b) }
 func BenchmarkGroupSparse(b *testing.B)      { groupSparse.Bench(b) }
 func BenchmarkLISTAForward(b *testing.B)     { listaForward.Bench(b) }
@@ -63,6 +64,10 @@ const goTestNames = `
 	BenchmarkConv2D/cpu/forward/N16_C16_24x24_K64_5x5
 	BenchmarkConv2D/cpu/backward-data/N16_C16_24x24_K64_5x5
 	BenchmarkConv2D/cpu/backward-filter/N16_C16_24x24_K64_5x5
+	BenchmarkRecurrence/cpu/forward/B256-m400-T11
+	BenchmarkRecurrence/cpu/backward/B256-m400-T11
+	BenchmarkRecurrence/cpu/forward/B50-m200-T5
+	BenchmarkRecurrence/cpu/backward/B50-m200-T5
 	BenchmarkLateralInference/cpu/B16
 	BenchmarkLateralInference/cpu/B64
 	BenchmarkLateralInference/cpu/B256

@@ -37,7 +37,7 @@ type Group struct {
 }
 
 // groups lists every ladder in the order of the table: kernels, then solvers, then model steps.
-var groups = []*Group{&gemm, &shrink, &poolNorms, &memory, &conv2D, &fista, &groupSparse,
+var groups = []*Group{&gemm, &shrink, &poolNorms, &memory, &conv2D, &recurrence, &fista, &groupSparse,
 	&listaForward, &listaTrainStep, &drsaeStep, &topoStep, &convStep, &lateralInference, &localOps}
 
 // Select returns, in table order, the cases whose full name ("Gemm/1024") match accepts (nil

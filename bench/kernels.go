@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/drsae/drsae/kernels"
@@ -157,6 +158,49 @@ func conv2DCases() []Case {
 					}
 					sec := timeLoop(b, be, op)
 					b.ReportMetric(flop*float64(b.N)/sec/1e9, "GFLOP/s")
+				}})
+		}
+	}
+	return cases
+}
+
+// recurrence: the fused recurrent encoder of a DrSAE step, forward (ShrinkRecurrence) and
+// backward (ShrinkRecurrenceBackward), at the paper's 784-400¹¹ and make run's 784-200⁵ sizes.
+// GFLOP/s of the T−1 products with S, 2·B·m²·(T−1) each way.
+var recurrence = Group{Name: "Recurrence", BackendFirst: true, Cases: recurrenceCases()}
+
+func recurrenceCases() []Case {
+	var cases []Case
+	for _, sz := range []struct{ batch, units, T int }{{256, 400, 11}, {50, 200, 5}} {
+		for _, backward := range []bool{false, true} {
+			name := "forward"
+			if backward {
+				name = "backward"
+			}
+			cases = append(cases, Case{Name: fmt.Sprintf("%s/B%d-m%d-T%d", name, sz.batch, sz.units, sz.T), Unit: "GFLOP/s",
+				Quick: sz.units == 200,
+				Run: func(b *testing.B, be kernels.Backend) {
+					bs, m, steps := sz.batch, sz.units, sz.T
+					c, s, th := mustNew(b, be, bs, m), mustNew(b, be, m, m), mustNew(b, be, m)
+					zs, code := mustNew(b, be, (steps-1)*bs, m), mustNew(b, be, bs, m)
+					g, gsum, delta := mustNew(b, be, (steps-1)*bs, m), mustNew(b, be, bs, m), mustNew(b, be, bs, m)
+					defer func() {
+						for _, t := range []kernels.Tensor{c, s, th, zs, code, g, gsum, delta} {
+							be.Free(t)
+						}
+					}()
+					upload(be, c, 5)
+					upload(be, s, 6)
+					upload(be, delta, 7)
+					be.Axpby(1.2/float32(math.Sqrt(float64(m))), s, 0, s) // a contraction: codes stay of order 1
+					be.Fill(th, 0.1)
+					be.ShrinkRecurrence(zs, code, c, s, th, true)
+					op := func() { be.ShrinkRecurrence(zs, code, c, s, th, true) }
+					if backward {
+						op = func() { be.ShrinkRecurrenceBackward(g, gsum, nil, delta, zs, code, s) }
+					}
+					sec := timeLoop(b, be, op)
+					b.ReportMetric(2*float64(bs*m*m*(steps-1))*float64(b.N)/sec/1e9, "GFLOP/s")
 				}})
 		}
 	}

@@ -110,7 +110,13 @@
 //     dispatches of a bounded length (gemmSplitK, spanStrides, classifySpan, loopBudget); the
 //     conformance suite has a case past the limit for each. What one invocation cannot split — a
 //     convolution channel's taps, one window row, the windows reaching one pixel — is refused
-//     past loopMax, kernels of about 254×254 (TestLoopLimitIsRefused checks both sides).
+//     past loopMax, kernels of about 254×254 (TestLoopLimitIsRefused checks both sides). The
+//     fused recurrent encoder (recurrence.go) runs as many of its T steps per dispatch as the
+//     budget allows (all 11 of the paper's 784-400 net in one), and past about 2,000 units
+//     tiles them, one step per dispatch.
+//
+// Counters reports the dispatches, barriers and transfers issued so far: TestDrSAEStepDispatches
+// keeps a DrSAE training step within 20 barriers, the dependent steps a GPU waits for.
 //
 // Driver quirks met so far: Mesa 22.3's llvmpipe skipped a loop whose bound was re-read from a
 // storage buffer in its condition, inside divergent control flow (block_soft_threshold.comp);
