@@ -28,10 +28,14 @@ type TrainConfig struct {
 	// Average, when > 0, keeps an exponential moving average of the parameters over the steps of
 	// the last phase, a ← Average·a + (1 − Average)·θ (Polyak–Ruppert averaging); validation,
 	// early stopping and the saved model use it.
-	Average     float64 `json:"average" help:"moving average of the parameters over the last phase's steps, with this decay per step (e.g. 0.9995; 0: off); validation and the saved model use it"`
-	Seed        uint64  `json:"seed" help:"random seed: initialization and minibatch order"`
-	ReportEvery int     `json:"report_every" help:"minibatches between read-backs of the loss (and NaN checks)"`
-	EvalBatch   int     `json:"eval_batch" help:"samples per batch of validation passes"`
+	Average float64 `json:"average" help:"moving average of the parameters over the last phase's steps, with this decay per step (e.g. 0.9995; 0: off); validation and the saved model use it"`
+	// Shift, when > 0, augments image data: every time a training image is drawn it is moved by
+	// an offset drawn uniformly from [−Shift, Shift]² pixels (data.ShiftBatch), from the seed and
+	// the epoch, so a resumed run draws the same. Validation and test images are not moved.
+	Shift       int    `json:"shift,omitempty" help:"images: move each training image by a random offset of up to this many pixels each way every time it is drawn (data augmentation; 0: off)"`
+	Seed        uint64 `json:"seed" help:"random seed: initialization and minibatch order"`
+	ReportEvery int    `json:"report_every" help:"minibatches between read-backs of the loss (and NaN checks)"`
+	EvalBatch   int    `json:"eval_batch" help:"samples per batch of validation passes"`
 
 	// Data records which data the run trains on, so that a resumed run and the tools that read
 	// the model prepare the same; the trainer does not read it.
@@ -86,6 +90,8 @@ func (c TrainConfig) Validate() error {
 		return fmt.Errorf("report_every = %d, want > 0", c.ReportEvery)
 	case c.EvalBatch <= 0:
 		return fmt.Errorf("eval_batch = %d, want > 0", c.EvalBatch)
+	case c.Shift < 0 || c.Shift > MaxShift:
+		return fmt.Errorf("shift = %d, want 0..%d pixels", c.Shift, MaxShift)
 	}
 	return nil
 }
@@ -96,6 +102,9 @@ func DefaultTrainConfig() TrainConfig {
 	return TrainConfig{Batch: 64, Epochs: 10, Optimizer: OptSGD, LR: 0.01, Momentum: 0.9,
 		Beta1: 0.9, Beta2: 0.999, AdamEps: 1e-8, ProjectEvery: 1, Seed: 1, ReportEvery: 10, EvalBatch: 500}
 }
+
+// MaxShift bounds TrainConfig.Shift, in pixels.
+const MaxShift = 64
 
 // MaxPatch is the largest side of patches (crops of whole photographs for convolutional models).
 const MaxPatch = 2048

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -145,6 +146,16 @@ func (t *Trainer) Run(ctx context.Context, train, valid *Samples) error {
 	if train.N() < cfg.Batch {
 		return fmt.Errorf("training: %d training samples, fewer than one minibatch of %d", train.N(), cfg.Batch)
 	}
+	planes := 0 // image planes of a sample, for shift
+	if cfg.Shift > 0 {
+		if train.Rows <= 0 || train.Cols <= 0 || train.Dim%(train.Rows*train.Cols) != 0 {
+			return fmt.Errorf("training: shift %d moves images, and %s is not images", cfg.Shift, train.Name)
+		}
+		if cfg.Shift >= min(train.Rows, train.Cols) {
+			return fmt.Errorf("training: shift %d, want less than the %d×%d images' side", cfg.Shift, train.Rows, train.Cols)
+		}
+		planes = train.Dim / (train.Rows * train.Cols)
+	}
 	steps := train.N() / cfg.Batch
 	x := make([]float32, cfg.Batch*train.Dim)
 	var y []float32
@@ -170,6 +181,7 @@ func (t *Trainer) Run(ctx context.Context, train, valid *Samples) error {
 			offset = cfg.PretrainEpochs
 		}
 		perm := data.Permutation(train.N(), epochSeed(cfg.Seed, pi, epoch))
+		shifts := rand.New(rand.NewPCG(epochSeed(cfg.Seed, pi, epoch), 0x5417f7))
 		var run Sums
 		report := func(step int, end bool, extra ...Metric) {
 			t.State.Seconds = base + time.Since(start).Seconds()
@@ -185,6 +197,9 @@ func (t *Trainer) Run(ctx context.Context, train, valid *Samples) error {
 				return fmt.Errorf("stopped in the %s phase, epoch %d, step %d: %w", phase, epoch, step, err)
 			}
 			train.Gather(perm[(step-1)*cfg.Batch:step*cfg.Batch], x, y)
+			if planes > 0 {
+				data.ShiftBatch(x, cfg.Batch, planes, train.Rows, train.Cols, cfg.Shift, shifts)
+			}
 			Upload(be, w, x, y)
 			if err := m.Forward(w, pi); err != nil {
 				return err

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -353,5 +354,57 @@ func TestTrainerResume(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("a checkpoint left %d files, want 1", len(entries))
+	}
+}
+
+// TestTrainerShift: with shift, the training images move (the run ends elsewhere than without),
+// a resumed run draws the same offsets (exact resume), and data that are not images, or images
+// no wider than the shift, are refused with one line.
+func TestTrainerShift(t *testing.T) {
+	be := modeltest.Backend(t)
+	images := func(count int, centre float64) *model.Samples {
+		s := meanSamples(16, count, centre)
+		s.Rows, s.Cols = 4, 4
+		return s
+	}
+	train, valid := images(40, 1), images(16, 1.2)
+	newModule := func() model.Module { return newMean(t, be, meanConfig{Inputs: 16, Phases: 1}) }
+	run := func(shift int, s *model.Samples) ([]float32, error) {
+		m := newModule()
+		defer m.Free()
+		tc := meanTrain()
+		tc.Shift = shift
+		tr, err := model.NewTrainer(m, tc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tr.Free()
+		err = tr.Run(context.Background(), s, valid)
+		return param(t, m), err
+	}
+	plain, err := run(0, train)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shifted, err := run(1, train)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Equal(plain, shifted) {
+		t.Error("training with shift 1 ended where training without it did: the images did not move")
+	}
+	tc := meanTrain()
+	tc.Shift = 1
+	traintest.Resume(t, newModule, tc, train, valid, 2)
+
+	flat := meanSamples(16, 40, 1)
+	for _, c := range []struct {
+		shift int
+		s     *model.Samples
+		want  string
+	}{{1, flat, "is not images"}, {4, train, "less than the 4×4 images' side"}} {
+		if _, err := run(c.shift, c.s); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("shift %d on %s: error %v, want one saying %q", c.shift, c.s.Name, err, c.want)
+		}
 	}
 }

@@ -1,0 +1,73 @@
+package data
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestShiftImage compares ShiftImage with a reference that reads every pixel from where it came, for every
+// offset of a 3-plane 4×5 image, in place.
+func TestShiftImage(t *testing.T) {
+	const planes, rows, cols = 3, 4, 5
+	img := make([]float32, planes*rows*cols)
+	for i := range img {
+		img[i] = float32(i + 1)
+	}
+	for dy := -rows + 1; dy < rows; dy++ {
+		for dx := -cols + 1; dx < cols; dx++ {
+			got := append([]float32(nil), img...)
+			ShiftImage(got, planes, rows, cols, dy, dx)
+			for p := range planes {
+				for i := range rows {
+					for j := range cols {
+						var want float32
+						if si, sj := i-dy, j-dx; si >= 0 && si < rows && sj >= 0 && sj < cols {
+							want = img[(p*rows+si)*cols+sj]
+						}
+						if g := got[(p*rows+i)*cols+j]; g != want {
+							t.Fatalf("shift (%d, %d): plane %d pixel (%d, %d) = %v, want %v", dy, dx, p, i, j, g, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestShiftBatch: the same seed shifts a batch the same way; offsets stay within the bound, and
+// every offset of the range is drawn.
+func TestShiftBatch(t *testing.T) {
+	const n, rows, cols, maxShift = 400, 7, 7, 2
+	x := make([]float32, n*rows*cols)
+	for i := range n {
+		x[i*rows*cols+3*cols+3] = 1 // one lit pixel at the centre
+	}
+	a, b := append([]float32(nil), x...), append([]float32(nil), x...)
+	ShiftBatch(a, n, 1, rows, cols, maxShift, rand.New(rand.NewPCG(7, 8)))
+	ShiftBatch(b, n, 1, rows, cols, maxShift, rand.New(rand.NewPCG(7, 8)))
+	seen := map[[2]int]bool{}
+	for i := range n {
+		img := a[i*rows*cols : (i+1)*rows*cols]
+		found := false
+		for k, v := range img {
+			if v == 1 {
+				dy, dx := k/cols-3, k%cols-3
+				if dy < -maxShift || dy > maxShift || dx < -maxShift || dx > maxShift {
+					t.Fatalf("image %d moved by (%d, %d), past %d", i, dy, dx, maxShift)
+				}
+				seen[[2]int{dy, dx}], found = true, true
+			}
+		}
+		if !found {
+			t.Fatalf("image %d lost its pixel", i)
+		}
+		for k := range img {
+			if img[k] != b[i*rows*cols+k] {
+				t.Fatalf("image %d: the same seed shifted it differently", i)
+			}
+		}
+	}
+	if len(seen) != (2*maxShift+1)*(2*maxShift+1) {
+		t.Errorf("%d distinct offsets drawn in %d images, want %d", len(seen), n, (2*maxShift+1)*(2*maxShift+1))
+	}
+}
