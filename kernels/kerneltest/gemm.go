@@ -6,7 +6,8 @@ import (
 )
 
 // testGemm: C = α·op(A)·op(B) + β·C for every transpose combination, odd and round sizes, and
-// α, β including β = 0 over a C full of NaN and ±Inf, which must not propagate, and a long K.
+// α, β including β = 0 over a C full of NaN and ±Inf, which must not propagate, an empty sum
+// (K = 0) and a long K.
 func testGemm(s *suite) {
 	sizes := []struct {
 		m, n, k int
@@ -16,6 +17,7 @@ func testGemm(s *suite) {
 		{1, 7, 33, false},
 		{7, 1, 33, false},
 		{33, 7, 1, false},
+		{4, 6, 0, false}, // an empty sum: C = β·C (the recurrent encoder's ∂S for T = 1)
 		{7, 33, 257, false},
 		{64, 64, 64, false},
 		{257, 33, 100, false},
