@@ -32,10 +32,16 @@ type TrainConfig struct {
 	// Shift, when > 0, augments image data: every time a training image is drawn it is moved by
 	// an offset drawn uniformly from [−Shift, Shift]² pixels (data.ShiftBatch), from the seed and
 	// the epoch, so a resumed run draws the same. Validation and test images are not moved.
-	Shift       int    `json:"shift,omitempty" help:"images: move each training image by a random offset of up to this many pixels each way every time it is drawn (data augmentation; 0: off)"`
-	Seed        uint64 `json:"seed" help:"random seed: initialization and minibatch order"`
-	ReportEvery int    `json:"report_every" help:"minibatches between read-backs of the loss (and NaN checks)"`
-	EvalBatch   int    `json:"eval_batch" help:"samples per batch of validation passes"`
+	Shift int `json:"shift,omitempty" help:"images: move each training image by a random offset of up to this many pixels each way every time it is drawn (data augmentation; 0: off)"`
+	// Rotate and Scale, when either is > 0, warp each training image each time it is drawn by a
+	// random turn about its centre of up to Rotate degrees either way and a scaling by a factor
+	// in [1 − Scale, 1 + Scale], interpolated bilinearly (data.WarpBatch); the move Shift allows is
+	// then drawn in fractions of a pixel. Validation and test images are again left as they are.
+	Rotate      float64 `json:"rotate,omitempty" help:"images: turn each training image by a random angle of up to this many degrees either way every time it is drawn (data augmentation; 0: off)"`
+	Scale       float64 `json:"scale,omitempty" help:"images: scale each training image by a random factor in [1 − scale, 1 + scale] every time it is drawn (data augmentation; 0: off)"`
+	Seed        uint64  `json:"seed" help:"random seed: initialization and minibatch order"`
+	ReportEvery int     `json:"report_every" help:"minibatches between read-backs of the loss (and NaN checks)"`
+	EvalBatch   int     `json:"eval_batch" help:"samples per batch of validation passes"`
 
 	// Data records which data the run trains on, so that a resumed run and the tools that read
 	// the model prepare the same; the trainer does not read it.
@@ -92,6 +98,10 @@ func (c TrainConfig) Validate() error {
 		return fmt.Errorf("eval_batch = %d, want > 0", c.EvalBatch)
 	case c.Shift < 0 || c.Shift > MaxShift:
 		return fmt.Errorf("shift = %d, want 0..%d pixels", c.Shift, MaxShift)
+	case !(c.Rotate >= 0 && c.Rotate <= 180):
+		return fmt.Errorf("rotate = %g, want 0..180 degrees", c.Rotate)
+	case !(c.Scale >= 0 && c.Scale <= 0.5):
+		return fmt.Errorf("scale = %g, want 0..0.5", c.Scale)
 	}
 	return nil
 }

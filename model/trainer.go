@@ -146,15 +146,24 @@ func (t *Trainer) Run(ctx context.Context, train, valid *Samples) error {
 	if train.N() < cfg.Batch {
 		return fmt.Errorf("training: %d training samples, fewer than one minibatch of %d", train.N(), cfg.Batch)
 	}
-	planes := 0 // image planes of a sample, for shift
-	if cfg.Shift > 0 {
+	planes := 0 // image planes of a sample, for the augmentation
+	warp := cfg.Rotate > 0 || cfg.Scale > 0
+	if cfg.Shift > 0 || warp {
+		what := fmt.Sprintf("shift %d", cfg.Shift)
+		if warp {
+			what = fmt.Sprintf("rotate %g, scale %g and shift %d", cfg.Rotate, cfg.Scale, cfg.Shift)
+		}
 		if train.Rows <= 0 || train.Cols <= 0 || train.Dim%(train.Rows*train.Cols) != 0 {
-			return fmt.Errorf("training: shift %d moves images, and %s is not images", cfg.Shift, train.Name)
+			return fmt.Errorf("training: augmentation (%s) moves images, and %s is not images", what, train.Name)
 		}
 		if cfg.Shift >= min(train.Rows, train.Cols) {
 			return fmt.Errorf("training: shift %d, want less than the %d×%d images' side", cfg.Shift, train.Rows, train.Cols)
 		}
 		planes = train.Dim / (train.Rows * train.Cols)
+	}
+	var scratch []float32
+	if warp {
+		scratch = make([]float32, train.Dim)
 	}
 	steps := train.N() / cfg.Batch
 	x := make([]float32, cfg.Batch*train.Dim)
@@ -197,7 +206,10 @@ func (t *Trainer) Run(ctx context.Context, train, valid *Samples) error {
 				return fmt.Errorf("stopped in the %s phase, epoch %d, step %d: %w", phase, epoch, step, err)
 			}
 			train.Gather(perm[(step-1)*cfg.Batch:step*cfg.Batch], x, y)
-			if planes > 0 {
+			switch {
+			case warp:
+				data.WarpBatch(x, scratch, cfg.Batch, planes, train.Rows, train.Cols, float64(cfg.Shift), cfg.Rotate, cfg.Scale, shifts)
+			case planes > 0:
 				data.ShiftBatch(x, cfg.Batch, planes, train.Rows, train.Cols, cfg.Shift, shifts)
 			}
 			Upload(be, w, x, y)
