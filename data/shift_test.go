@@ -5,8 +5,9 @@ import (
 	"testing"
 )
 
-// TestShiftImage compares ShiftImage with a reference that reads every pixel from where it came, for every
-// offset of a 3-plane 4×5 image, in place.
+// TestShiftImage compares ShiftImage (in place) and WarpImage with no turn and no scaling (into
+// another image) with a reference that reads every pixel from where it came, for every offset of
+// a 3-plane 4×5 image.
 func TestShiftImage(t *testing.T) {
 	const planes, rows, cols = 3, 4, 5
 	img := make([]float32, planes*rows*cols)
@@ -17,6 +18,8 @@ func TestShiftImage(t *testing.T) {
 		for dx := -cols + 1; dx < cols; dx++ {
 			got := append([]float32(nil), img...)
 			ShiftImage(got, planes, rows, cols, dy, dx)
+			warped := make([]float32, len(img))
+			WarpImage(warped, img, planes, rows, cols, 0, 1, float64(dy), float64(dx))
 			for p := range planes {
 				for i := range rows {
 					for j := range cols {
@@ -26,6 +29,9 @@ func TestShiftImage(t *testing.T) {
 						}
 						if g := got[(p*rows+i)*cols+j]; g != want {
 							t.Fatalf("shift (%d, %d): plane %d pixel (%d, %d) = %v, want %v", dy, dx, p, i, j, g, want)
+						}
+						if g := warped[(p*rows+i)*cols+j]; g != want {
+							t.Fatalf("warp by (%d, %d): plane %d pixel (%d, %d) = %v, want %v", dy, dx, p, i, j, g, want)
 						}
 					}
 				}

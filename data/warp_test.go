@@ -6,29 +6,6 @@ import (
 	"testing"
 )
 
-// TestWarpImageShift: with no turn and no scaling, whole-pixel moves are ShiftImage's, on every
-// plane and every offset of a 3-plane 4×5 image.
-func TestWarpImageShift(t *testing.T) {
-	const planes, rows, cols = 3, 4, 5
-	img := make([]float32, planes*rows*cols)
-	for i := range img {
-		img[i] = float32(i + 1)
-	}
-	got := make([]float32, len(img))
-	for dy := -rows + 1; dy < rows; dy++ {
-		for dx := -cols + 1; dx < cols; dx++ {
-			want := append([]float32(nil), img...)
-			ShiftImage(want, planes, rows, cols, dy, dx)
-			WarpImage(got, img, planes, rows, cols, 0, 1, float64(dy), float64(dx))
-			for k := range want {
-				if got[k] != want[k] {
-					t.Fatalf("move (%d, %d): value %d = %v, want %v", dy, dx, k, got[k], want[k])
-				}
-			}
-		}
-	}
-}
-
 // TestWarpImageTurn: a quarter turn of a square image moves every pixel onto the grid, a lit
 // pixel right of the centre goes above it (counter-clockwise as shown), and four quarter turns
 // give the image back.
