@@ -42,7 +42,11 @@ type EncoderWork struct {
 func (e *ShrinkEncoder) NewWork(be kernels.Backend, b int) (*EncoderWork, error) {
 	m := e.Theta.Value.Len()
 	steps := []int{(e.T - 1) * b, m}
-	ts, err := NewTensors(be, []int{b, m}, []int{b, m}, []int{b, m}, []int{b, m}, []int{b, m}, []int{b, 1}, steps, steps, []int{b, m})
+	shapes := [][]int{{b, m}, {b, m}, {b, m}, {b, m}, {b, m}, {b, 1}, steps, steps}
+	if !e.NonNegative {
+		shapes = append(shapes, []int{b, m}) // gsign
+	}
+	ts, err := NewTensors(be, shapes...)
 	if err != nil {
 		return nil, fmt.Errorf("encoder buffers: %w", err)
 	}
