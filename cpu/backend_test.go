@@ -141,7 +141,7 @@ func TestParallelForHelpers(t *testing.T) {
 // must park again (it used to call the cleared fn and crash the process), then run the next
 // range.
 func TestHelperLateToken(t *testing.T) {
-	h := &helper{wake: make(chan struct{}, 1)}
+	h := newHelper()
 	go h.run()
 	var ran atomic.Int32
 	h.post(func(lo, hi int) { ran.Add(int32(hi - lo)) }, 0, 1)
@@ -160,6 +160,40 @@ func TestHelperLateToken(t *testing.T) {
 	h.wait()
 	if got := ran.Load(); got != 3 {
 		t.Fatalf("the helper ran %d of 3 indices", got)
+	}
+}
+
+// TestHelperWaitSleeps: a poster whose helper takes longer than waitSpin sleeps until the helper
+// is done, and wakes with the range run and no token left over; ranges of every length around
+// waitSpin, many times, leave nothing behind either (run with -race too).
+func TestHelperWaitSleeps(t *testing.T) {
+	h := newHelper()
+	go h.run()
+	var ran atomic.Int64
+	h.post(func(lo, hi int) { time.Sleep(20 * waitSpin); ran.Add(int64(hi - lo)) }, 0, 5)
+	h.wait()
+	if got := ran.Load(); got != 5 {
+		t.Fatalf("wait returned with %d of 5 indices run", got)
+	}
+	if h.waiting.Load() || len(h.finished) != 0 {
+		t.Fatalf("after a sleeping wait: waiting %v, %d tokens left", h.waiting.Load(), len(h.finished))
+	}
+	want := int64(5)
+	for i := range 400 {
+		d := time.Duration(i%8) * waitSpin / 4 // 0 … 1¾ waitSpin
+		h.post(func(lo, hi int) {
+			for start := time.Now(); time.Since(start) < d; {
+			}
+			ran.Add(int64(hi - lo))
+		}, 0, 1)
+		want++
+		h.wait()
+		if got := ran.Load(); got != want {
+			t.Fatalf("range %d: wait returned with %d of %d indices run", i, got, want)
+		}
+	}
+	if h.waiting.Load() || len(h.finished) != 0 {
+		t.Fatalf("after 400 waits: waiting %v, %d tokens left", h.waiting.Load(), len(h.finished))
 	}
 }
 
@@ -257,6 +291,18 @@ func TestThreadsDoNotChangeResults(t *testing.T) {
 		dxc, _ := be.New(4, 3, 20, 20)
 		be.Conv2DBackwardData(dxc, y, w, g)
 		outs = append(outs, download(be, y), download(be, dw), download(be, dxc))
+
+		// 140 digits, 9×9 filters: 18 chunks of images, shared among the threads when there
+		// are 3; the filter gradient's in 16 groups.
+		x = upload(t, be, randSlice(r, 140*28*28), 140, 1, 28, 28)
+		w = upload(t, be, randSlice(r, 3*9*9), 3, 1, 9, 9)
+		y, _ = be.New(140, 3, 20, 20)
+		g = kernels.Conv2D{StrideH: 1, StrideW: 1}
+		be.Conv2DForward(y, x, w, g)
+		dxc, _ = be.New(140, 1, 28, 28)
+		be.Conv2DBackwardData(dxc, y, w, g)
+		be.Conv2DBackwardFilter(w, x, y, g)
+		outs = append(outs, download(be, y), download(be, dxc), download(be, w))
 		return outs
 	}
 	one, three := run(1), run(3)
