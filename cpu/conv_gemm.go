@@ -108,49 +108,88 @@ func (be *Backend) swapImageChannel(toFlat bool, flat, t []float32, k, s, n0, nb
 
 // conv2DForwardGemm is Conv2DForward as y' = W·cols per chunk of images.
 func (be *Backend) conv2DForwardGemm(yd, xd, wd []float32, d kernels.ConvDims) {
-	ckk, howo, chunk := d.C*d.KH*d.KW, d.Ho*d.Wo, convChunk(d)
-	cols, out := getBuf(ckk*chunk*howo), getBuf(d.K*chunk*howo)
-	defer putBuf(cols)
-	defer putBuf(out)
-	for n0 := 0; n0 < d.N; n0 += chunk {
-		nb := min(chunk, d.N-n0)
+	ckk, howo := d.C*d.KH*d.KW, d.Ho*d.Wo
+	be.convChunks(d, ckk, d.K, 0, func(sb *Backend, cols, out []float32, _, _, n0, nb int) {
 		cw := nb * howo
-		be.im2col(cols, xd, d, n0, nb)
-		be.gemmFast(be.gemm, false, false, d.K, cw, ckk, 1, wd, ckk, cols, cw, 0, out, cw)
-		be.swapImageChannel(false, out, yd, d.K, howo, n0, nb)
-	}
+		sb.im2col(cols, xd, d, n0, nb)
+		sb.gemmFast(sb.gemm, false, false, d.K, cw, ckk, 1, wd, ckk, cols, cw, 0, out, cw)
+		sb.swapImageChannel(false, out, yd, d.K, howo, n0, nb)
+	})
 }
 
 // conv2DBackwardDataGemm is Conv2DBackwardData as dx = col2im(Wᵀ·dy') per chunk of images.
 func (be *Backend) conv2DBackwardDataGemm(dxd, dyd, wd []float32, d kernels.ConvDims) {
-	ckk, howo, chunk := d.C*d.KH*d.KW, d.Ho*d.Wo, convChunk(d)
-	cols, dyf := getBuf(ckk*chunk*howo), getBuf(d.K*chunk*howo)
-	defer putBuf(cols)
-	defer putBuf(dyf)
-	for n0 := 0; n0 < d.N; n0 += chunk {
-		nb := min(chunk, d.N-n0)
+	ckk, howo := d.C*d.KH*d.KW, d.Ho*d.Wo
+	be.convChunks(d, ckk, d.K, 0, func(sb *Backend, cols, dyf []float32, _, _, n0, nb int) {
 		cw := nb * howo
-		be.swapImageChannel(true, dyf, dyd, d.K, howo, n0, nb)
-		be.gemmFast(be.gemm, true, false, ckk, cw, d.K, 1, wd, ckk, dyf, cw, 0, cols, cw)
-		be.col2im(dxd, cols, d, n0, nb)
+		sb.swapImageChannel(true, dyf, dyd, d.K, howo, n0, nb)
+		sb.gemmFast(sb.gemm, true, false, ckk, cw, d.K, 1, wd, ckk, dyf, cw, 0, cols, cw)
+		sb.col2im(dxd, cols, d, n0, nb)
+	})
+}
+
+// conv2DBackwardFilterGemm is Conv2DBackwardFilter as dW = Σ_chunks dy'·colsᵀ: the chunks
+// are split into at most convFilterGroups groups of consecutive chunks, each group's sum is
+// formed on its own (the first in dW, the others in scratch), and the groups' sums are added
+// to dW in order. The groups do not depend on the threads, so neither do the bits.
+func (be *Backend) conv2DBackwardFilterGemm(dwd, xd, dyd []float32, d kernels.ConvDims) {
+	ckk, howo, kw := d.C*d.KH*d.KW, d.Ho*d.Wo, d.K*d.C*d.KH*d.KW
+	groups := min(ceilDiv(d.N, convChunk(d)), convFilterGroups)
+	sums := getBuf((groups - 1) * kw)
+	defer putBuf(sums)
+	be.convChunks(d, ckk, d.K, groups, func(sb *Backend, cols, dyf []float32, g, c, n0, nb int) {
+		cw := nb * howo
+		dst, beta := dwd, float32(1)
+		if g > 0 {
+			dst = sums[(g-1)*kw : g*kw]
+		}
+		if c == 0 {
+			beta = 0 // the group's first chunk
+		}
+		sb.im2col(cols, xd, d, n0, nb)
+		sb.swapImageChannel(true, dyf, dyd, d.K, howo, n0, nb)
+		sb.gemmFast(sb.gemm, false, true, d.K, ckk, cw, 1, dyf, cw, cols, cw, beta, dst, ckk)
+	})
+	for g := 1; g < groups; g++ {
+		be.vec.axpby(1, sums[(g-1)*kw:g*kw], 1, dwd)
 	}
 }
 
-// conv2DBackwardFilterGemm is Conv2DBackwardFilter as dW = Σ_chunks dy'·colsᵀ.
-func (be *Backend) conv2DBackwardFilterGemm(dwd, xd, dyd []float32, d kernels.ConvDims) {
-	ckk, howo, chunk := d.C*d.KH*d.KW, d.Ho*d.Wo, convChunk(d)
-	cols, dyf := getBuf(ckk*chunk*howo), getBuf(d.K*chunk*howo)
-	defer putBuf(cols)
-	defer putBuf(dyf)
-	for n0 := 0; n0 < d.N; n0 += chunk {
-		nb := min(chunk, d.N-n0)
-		cw := nb * howo
-		be.im2col(cols, xd, d, n0, nb)
-		be.swapImageChannel(true, dyf, dyd, d.K, howo, n0, nb)
-		beta := float32(1)
-		if n0 == 0 {
-			beta = 0
-		}
-		be.gemmFast(be.gemm, false, true, d.K, ckk, cw, 1, dyf, cw, cols, cw, beta, dwd, ckk)
+// convFilterGroups bounds the groups of chunks whose filter gradients are summed apart: at
+// most this many threads share a filter gradient's chunks.
+const convFilterGroups = 16
+
+// convChunks calls chunk for every chunk of images [n0, n0+nb), with a patch matrix cols
+// [rows, nb·Ho·Wo] and a second buffer flat [k, nb·Ho·Wo] of its own. The chunks are split
+// into groups of consecutive ones (groups = 0: a group per chunk), and chunk learns its group g
+// and its place c in it. With at least as many groups as threads, the groups are shared among
+// the threads and each runs on one (sb is be without threads): the patch matrix stays in the
+// cache of the core that wrote it, and no chunk waits for another thread. Otherwise the groups
+// run in turn, each op over all threads. Both ways run the same sums (Gemm's do not depend on
+// its threads), so they give the same bits.
+func (be *Backend) convChunks(d kernels.ConvDims, rows, k, groups int, chunk func(sb *Backend, cols, flat []float32, g, c, n0, nb int)) {
+	howo, per := d.Ho*d.Wo, convChunk(d)
+	chunks := ceilDiv(d.N, per)
+	if groups == 0 {
+		groups = chunks
 	}
+	run := func(sb *Backend, lo, hi int) {
+		cols, flat := getBuf(rows*per*howo), getBuf(k*per*howo)
+		defer putBuf(cols)
+		defer putBuf(flat)
+		for g := lo; g < hi; g++ {
+			c0, c1 := g*chunks/groups, (g+1)*chunks/groups
+			for c := c0; c < c1; c++ {
+				n0 := c * per
+				chunk(sb, cols, flat, g, c-c0, n0, min(per, d.N-n0))
+			}
+		}
+	}
+	if be.threads < 2 || groups < be.threads {
+		run(be, 0, groups)
+		return
+	}
+	sb := *be
+	sb.threads = 1
+	be.parallelFor(groups, convMACs(d), func(lo, hi int) { run(&sb, lo, hi) })
 }

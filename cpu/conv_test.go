@@ -11,7 +11,7 @@ import (
 
 // TestConvGemmMatchesDirect compares the patch-matrix convolutions with the direct loops over
 // strides, paddings larger than the window, windows as large as the padded input, a batch
-// split into chunks, and 1 and 3 threads.
+// split into chunks, and 1 and 3 threads (with 3 chunks or more, each on one thread).
 func TestConvGemmMatchesDirect(t *testing.T) {
 	type geom struct{ n, c, h, w, k, kh, kw, sh, sw, ph, pw int }
 	geoms := []geom{
@@ -22,7 +22,9 @@ func TestConvGemmMatchesDirect(t *testing.T) {
 		{2, 2, 1, 6, 3, 7, 3, 1, 2, 3, 4},
 		{4, 3, 12, 10, 6, 5, 4, 3, 2, 2, 1},
 		{5, 1, 28, 28, 8, 9, 9, 1, 1, 0, 0},
-		{3, 16, 60, 60, 2, 5, 5, 1, 1, 2, 2}, // 1.44M patch values per image: chunks of 2 and 1
+		{3, 16, 60, 60, 2, 5, 5, 1, 1, 2, 2},  // 1.44M patch values per image: chunks of 2 and 1
+		{19, 1, 28, 28, 3, 9, 9, 1, 1, 0, 0},  // 3 chunks of 8, 8 and 3 images: shared among 3 threads
+		{140, 1, 28, 28, 2, 9, 9, 1, 1, 0, 0}, // 18 chunks; the filter gradient's in 16 groups
 	}
 	r := rand.New(rand.NewPCG(7, 8))
 	for _, threads := range []int{1, 3} {
