@@ -114,7 +114,7 @@ func (h *helper) post(fn func(lo, hi int), lo, hi int) {
 // until the helper says it is done: when the machine has more runnable threads than cores (two
 // jobs at once, go test running packages side by side), the helper's thread may be the one the
 // OS has put aside, and a poster that kept spinning would hold the core it needs (a 28×28
-// ConvStep beside another 2-thread job took 0.93 s instead of about 0.2 s).
+// ConvStep beside a 2-thread training run took 0.86–0.97 s, against 0.39–0.43 s with the sleep).
 func (h *helper) wait() {
 	seq := h.posted.Load()
 	var deadline time.Time
