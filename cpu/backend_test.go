@@ -141,7 +141,7 @@ func TestParallelForHelpers(t *testing.T) {
 // must park again (it used to call the cleared fn and crash the process), then run the next
 // range.
 func TestHelperLateToken(t *testing.T) {
-	h := newHelper()
+	h := &helper{wake: make(chan struct{}, 1)}
 	go h.run()
 	var ran atomic.Int32
 	h.post(func(lo, hi int) { ran.Add(int32(hi - lo)) }, 0, 1)
@@ -160,40 +160,6 @@ func TestHelperLateToken(t *testing.T) {
 	h.wait()
 	if got := ran.Load(); got != 3 {
 		t.Fatalf("the helper ran %d of 3 indices", got)
-	}
-}
-
-// TestHelperWaitSleeps: a poster whose helper takes longer than waitSpin sleeps until the helper
-// is done, and wakes with the range run and no token left over; ranges of every length around
-// waitSpin, many times, leave nothing behind either (run with -race too).
-func TestHelperWaitSleeps(t *testing.T) {
-	h := newHelper()
-	go h.run()
-	var ran atomic.Int64
-	h.post(func(lo, hi int) { time.Sleep(20 * waitSpin); ran.Add(int64(hi - lo)) }, 0, 5)
-	h.wait()
-	if got := ran.Load(); got != 5 {
-		t.Fatalf("wait returned with %d of 5 indices run", got)
-	}
-	if h.waiting.Load() || len(h.finished) != 0 {
-		t.Fatalf("after a sleeping wait: waiting %v, %d tokens left", h.waiting.Load(), len(h.finished))
-	}
-	want := int64(5)
-	for i := range 400 {
-		d := time.Duration(i%8) * waitSpin / 4 // 0 … 1¾ waitSpin
-		h.post(func(lo, hi int) {
-			for start := time.Now(); time.Since(start) < d; {
-			}
-			ran.Add(int64(hi - lo))
-		}, 0, 1)
-		want++
-		h.wait()
-		if got := ran.Load(); got != want {
-			t.Fatalf("range %d: wait returned with %d of %d indices run", i, got, want)
-		}
-	}
-	if h.waiting.Load() || len(h.finished) != 0 {
-		t.Fatalf("after 400 waits: waiting %v, %d tokens left", h.waiting.Load(), len(h.finished))
 	}
 }
 

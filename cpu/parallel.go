@@ -72,7 +72,7 @@ const spinFor = 200 * time.Microsecond
 func helpers() []*helper {
 	helpersOnce.Do(func() {
 		for range runtime.GOMAXPROCS(0) - 1 {
-			h := newHelper()
+			h := &helper{wake: make(chan struct{}, 1)}
 			helperList = append(helperList, h)
 			go h.run()
 		}
@@ -89,16 +89,10 @@ func spinEnabled() bool { return os.Getenv("DRSAE_CPU_SPIN") != "0" }
 // catches up. Only the holder of helpersBusy posts, so posted is its own count.
 type helper struct {
 	posted, done atomic.Uint64
-	parked       atomic.Bool   // the helper sleeps on wake
-	waiting      atomic.Bool   // the poster sleeps on finished
-	wake         chan struct{} // to the helper: posted has moved
-	finished     chan struct{} // to the poster: done has caught up
+	parked       atomic.Bool
+	wake         chan struct{}
 	fn           func(lo, hi int)
 	lo, hi       int
-}
-
-func newHelper() *helper {
-	return &helper{wake: make(chan struct{}, 1), finished: make(chan struct{}, 1)}
 }
 
 // post hands fn(lo, hi) to h.
@@ -110,36 +104,17 @@ func (h *helper) post(fn func(lo, hi int), lo, hi int) {
 	}
 }
 
-// wait returns once h has finished the range last posted. It spins for waitSpin, then sleeps
-// until the helper says it is done: when the machine has more runnable threads than cores (two
-// jobs at once, go test running packages side by side), the helper's thread may be the one the
-// OS has put aside, and a poster that kept spinning would hold the core it needs (a 28×28
-// ConvStep beside a 2-thread training run took 0.86–0.97 s, against 0.39–0.43 s with the sleep).
+// wait returns once h has finished the range last posted, spinning, and yielding the processor
+// to other goroutines (the helper among them, should it have been descheduled) after the first
+// spins.
 func (h *helper) wait() {
 	seq := h.posted.Load()
-	var deadline time.Time
-	for i := 1; h.done.Load() != seq; i++ {
-		if i%64 != 0 {
-			continue
+	for i := 0; h.done.Load() != seq; i++ {
+		if i >= 256 {
+			runtime.Gosched()
 		}
-		if now := time.Now(); deadline.IsZero() {
-			deadline = now.Add(waitSpin)
-			continue
-		} else if now.Before(deadline) {
-			continue
-		}
-		h.waiting.Store(true)
-		if h.done.Load() == seq && h.waiting.CompareAndSwap(true, false) {
-			return // done while it was going to sleep, and the helper sends no token
-		}
-		<-h.finished // the helper took waiting back after done caught up, and sends the token
-		return
 	}
 }
-
-// waitSpin is how long wait spins before it sleeps: longer than the imbalance of the ranges of
-// an op, shorter than a time slice of the OS.
-const waitSpin = 50 * time.Microsecond
 
 func (h *helper) run() {
 	var seen uint64
@@ -148,9 +123,6 @@ func (h *helper) run() {
 		h.fn(h.lo, h.hi)
 		h.fn = nil // let the closure and what it holds go
 		h.done.Store(seen)
-		if h.waiting.CompareAndSwap(true, false) {
-			h.finished <- struct{}{}
-		}
 	}
 }
 
