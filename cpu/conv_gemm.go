@@ -159,13 +159,19 @@ func (be *Backend) conv2DBackwardFilterGemm(dwd, xd, dyd []float32, d kernels.Co
 // most this many threads share a filter gradient's chunks.
 const convFilterGroups = 16
 
+// convParallelValues bounds the buffers of all threads when each runs chunks of its own (256 MiB):
+// past it (an image's patch matrix of tens of MiB, many threads) the chunks run in turn, in one
+// pair of buffers.
+const convParallelValues = 64 << 20
+
 // convChunks calls chunk for every chunk of images [n0, n0+nb), with a patch matrix cols
 // [rows, nb·Ho·Wo] and a second buffer flat [k, nb·Ho·Wo] of its own. The chunks are split
 // into groups of consecutive ones (groups = 0: a group per chunk), and chunk learns its group g
 // and its place c in it. With at least as many groups as threads, the groups are shared among
 // the threads and each runs on one (sb is be without threads): the patch matrix stays in the
-// cache of the core that wrote it, and no chunk waits for another thread. Otherwise the groups
-// run in turn, each op over all threads. Both ways run the same sums (Gemm's do not depend on
+// cache of the core that wrote it, and no chunk waits for another thread. Otherwise, or when
+// the threads' buffers would pass convParallelValues, the groups run in turn, each op over all
+// threads. Both ways run the same sums (Gemm's do not depend on
 // its threads), so they give the same bits.
 func (be *Backend) convChunks(d kernels.ConvDims, rows, k, groups int, chunk func(sb *Backend, cols, flat []float32, g, c, n0, nb int)) {
 	howo, per := d.Ho*d.Wo, convChunk(d)
@@ -185,7 +191,7 @@ func (be *Backend) convChunks(d kernels.ConvDims, rows, k, groups int, chunk fun
 			}
 		}
 	}
-	if be.threads < 2 || groups < be.threads {
+	if be.threads < 2 || groups < be.threads || be.threads*(rows+k)*per*howo > convParallelValues {
 		run(be, 0, groups)
 		return
 	}
