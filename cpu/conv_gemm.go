@@ -171,8 +171,8 @@ const convParallelValues = 64 << 20
 // the threads and each runs on one (sb is be without threads): the patch matrix stays in the
 // cache of the core that wrote it, and no chunk waits for another thread. Otherwise, or when
 // the threads' buffers would pass convParallelValues, the groups run in turn, each op over all
-// threads. Both ways run the same sums (Gemm's do not depend on
-// its threads), so they give the same bits.
+// threads. Both ways run the same sums (Gemm's do not depend on its threads), so they give the
+// same bits.
 func (be *Backend) convChunks(d kernels.ConvDims, rows, k, groups int, chunk func(sb *Backend, cols, flat []float32, g, c, n0, nb int)) {
 	howo, per := d.Ho*d.Wo, convChunk(d)
 	chunks := ceilDiv(d.N, per)
