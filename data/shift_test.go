@@ -2,6 +2,7 @@ package data
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -75,5 +76,44 @@ func TestShiftBatch(t *testing.T) {
 	}
 	if len(seen) != (2*maxShift+1)*(2*maxShift+1) {
 		t.Errorf("%d distinct offsets drawn in %d images, want %d", len(seen), n, (2*maxShift+1)*(2*maxShift+1))
+	}
+}
+
+// TestFlipBatch: a flipped image is its mirror (each plane's rows reversed, checked against the
+// index formula), flipping twice restores it, the same seed flips the same images, and about half
+// of the images are flipped.
+func TestFlipBatch(t *testing.T) {
+	const n, planes, rows, cols = 1000, 2, 3, 5
+	dim := planes * rows * cols
+	x := make([]float32, n*dim)
+	for i := range x {
+		x[i] = float32(i % dim)
+	}
+	a, b := slices.Clone(x), slices.Clone(x)
+	FlipBatch(a, n, planes, rows, cols, rand.New(rand.NewPCG(3, 4)))
+	FlipBatch(b, n, planes, rows, cols, rand.New(rand.NewPCG(3, 4)))
+	if !slices.Equal(a, b) {
+		t.Fatal("the same seed flipped the batch differently")
+	}
+	flipped := 0
+	for i := range n {
+		img := a[i*dim : (i+1)*dim]
+		if slices.Equal(img, x[:dim]) {
+			continue
+		}
+		flipped++
+		for k, v := range img {
+			p, r, c := k/(rows*cols), k/cols%rows, k%cols
+			if want := float32((p*rows+r)*cols + cols - 1 - c); v != want {
+				t.Fatalf("image %d, plane %d, pixel (%d, %d) = %g, want %g (the mirror)", i, p, r, c, v, want)
+			}
+		}
+		FlipImage(img, planes, rows, cols)
+		if !slices.Equal(img, x[:dim]) {
+			t.Fatalf("image %d flipped twice differs from the original", i)
+		}
+	}
+	if flipped < 430 || flipped > 570 {
+		t.Errorf("%d of %d images flipped, want about half", flipped, n)
 	}
 }

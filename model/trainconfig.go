@@ -37,11 +37,16 @@ type TrainConfig struct {
 	// random turn about its centre of up to Rotate degrees either way and a scaling by a factor
 	// in [1 − Scale, 1 + Scale], interpolated bilinearly (data.WarpBatch); the move Shift allows is
 	// then drawn in fractions of a pixel. Validation and test images are again left as they are.
-	Rotate      float64 `json:"rotate,omitempty" help:"images: turn each training image by a random angle of up to this many degrees either way every time it is drawn (data augmentation; 0: off)"`
-	Scale       float64 `json:"scale,omitempty" help:"images: scale each training image by a random factor in [1 − scale, 1 + scale] every time it is drawn (data augmentation; 0: off)"`
-	Seed        uint64  `json:"seed" help:"random seed: initialization and minibatch order"`
-	ReportEvery int     `json:"report_every" help:"minibatches between read-backs of the loss (and NaN checks)"`
-	EvalBatch   int     `json:"eval_batch" help:"samples per batch of validation passes"`
+	Rotate float64 `json:"rotate,omitempty" help:"images: turn each training image by a random angle of up to this many degrees either way every time it is drawn (data augmentation; 0: off)"`
+	Scale  float64 `json:"scale,omitempty" help:"images: scale each training image by a random factor in [1 − scale, 1 + scale] every time it is drawn (data augmentation; 0: off)"`
+	// Flip mirrors each training image left to right with probability ½ each time it is drawn
+	// (data.FlipBatch), before any shift or warp, from its own stream of the seed and the epoch:
+	// runs without it draw their shifts as before. For images whose class does not depend on
+	// left and right (clothes, photographs), not for digits.
+	Flip        bool   `json:"flip,omitempty" help:"images: mirror each training image left to right with probability ½ every time it is drawn (data augmentation for clothes or photographs, not digits)"`
+	Seed        uint64 `json:"seed" help:"random seed: initialization and minibatch order"`
+	ReportEvery int    `json:"report_every" help:"minibatches between read-backs of the loss (and NaN checks)"`
+	EvalBatch   int    `json:"eval_batch" help:"samples per batch of validation passes"`
 
 	// Data records which data the run trains on, so that a resumed run and the tools that read
 	// the model prepare the same; the trainer does not read it.

@@ -148,10 +148,13 @@ func (t *Trainer) Run(ctx context.Context, train, valid *Samples) error {
 	}
 	planes := 0 // image planes of a sample, for the augmentation
 	warp := cfg.Rotate > 0 || cfg.Scale > 0
-	if cfg.Shift > 0 || warp {
+	if cfg.Shift > 0 || warp || cfg.Flip {
 		what := fmt.Sprintf("shift %d", cfg.Shift)
 		if warp {
 			what = fmt.Sprintf("rotate %g, scale %g and shift %d", cfg.Rotate, cfg.Scale, cfg.Shift)
+		}
+		if cfg.Flip {
+			what = "flip and " + what
 		}
 		if train.Rows <= 0 || train.Cols <= 0 || train.Dim%(train.Rows*train.Cols) != 0 {
 			return fmt.Errorf("training: augmentation (%s) moves images, and %s is not images", what, train.Name)
@@ -191,6 +194,7 @@ func (t *Trainer) Run(ctx context.Context, train, valid *Samples) error {
 		}
 		perm := data.Permutation(train.N(), epochSeed(cfg.Seed, pi, epoch))
 		shifts := rand.New(rand.NewPCG(epochSeed(cfg.Seed, pi, epoch), 0x5417f7))
+		flips := rand.New(rand.NewPCG(epochSeed(cfg.Seed, pi, epoch), 0xf11b5))
 		var run Sums
 		report := func(step int, end bool, extra ...Metric) {
 			t.State.Seconds = base + time.Since(start).Seconds()
@@ -206,10 +210,13 @@ func (t *Trainer) Run(ctx context.Context, train, valid *Samples) error {
 				return fmt.Errorf("stopped in the %s phase, epoch %d, step %d: %w", phase, epoch, step, err)
 			}
 			train.Gather(perm[(step-1)*cfg.Batch:step*cfg.Batch], x, y)
+			if cfg.Flip {
+				data.FlipBatch(x, cfg.Batch, planes, train.Rows, train.Cols, flips)
+			}
 			switch {
 			case warp:
 				data.WarpBatch(x, scratch, cfg.Batch, planes, train.Rows, train.Cols, float64(cfg.Shift), cfg.Rotate, cfg.Scale, shifts)
-			case planes > 0:
+			case cfg.Shift > 0:
 				data.ShiftBatch(x, cfg.Batch, planes, train.Rows, train.Cols, cfg.Shift, shifts)
 			}
 			Upload(be, w, x, y)

@@ -357,9 +357,9 @@ func TestTrainerResume(t *testing.T) {
 	}
 }
 
-// TestTrainerShift: with shift, rotate or scale, the training images move (the run ends elsewhere
-// than without), a resumed run draws the same offsets (exact resume), and data that are not
-// images, or images no wider than the shift, are refused with one line.
+// TestTrainerShift: with shift, rotate, scale or flip, the training images move (the run ends
+// elsewhere than without), a resumed run draws the same offsets (exact resume), and data that are
+// not images, or images no wider than the shift, are refused with one line.
 func TestTrainerShift(t *testing.T) {
 	be := modeltest.Backend(t)
 	images := func(count int, centre float64) *model.Samples {
@@ -369,14 +369,16 @@ func TestTrainerShift(t *testing.T) {
 	}
 	train, valid := images(40, 1), images(16, 1.2)
 	newModule := func() model.Module { return newMean(t, be, meanConfig{Inputs: 16, Phases: 1}) }
-	run := func(shift int, s *model.Samples, warp ...float64) ([]float32, error) {
+	type augment struct {
+		shift         int
+		rotate, scale float64
+		flip          bool
+	}
+	run := func(a augment, s *model.Samples) ([]float32, error) {
 		m := newModule()
 		defer m.Free()
 		tc := meanTrain()
-		tc.Shift = shift
-		if len(warp) == 2 {
-			tc.Rotate, tc.Scale = warp[0], warp[1]
-		}
+		tc.Shift, tc.Rotate, tc.Scale, tc.Flip = a.shift, a.rotate, a.scale, a.flip
 		tr, err := model.NewTrainer(m, tc)
 		if err != nil {
 			t.Fatal(err)
@@ -385,44 +387,39 @@ func TestTrainerShift(t *testing.T) {
 		err = tr.Run(context.Background(), s, valid)
 		return param(t, m), err
 	}
-	plain, err := run(0, train)
-	if err != nil {
-		t.Fatal(err)
-	}
-	shifted, err := run(1, train)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if slices.Equal(plain, shifted) {
-		t.Error("training with shift 1 ended where training without it did: the images did not move")
-	}
-	for _, warp := range [][2]float64{{20, 0}, {0, 0.2}} {
-		warped, err := run(1, train, warp[0], warp[1])
+	ends := map[augment][]float32{}
+	for _, a := range []augment{{}, {shift: 1}, {shift: 1, rotate: 20}, {shift: 1, scale: 0.2}, {flip: true}, {shift: 1, flip: true}} {
+		p, err := run(a, train)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if slices.Equal(warped, shifted) || slices.Equal(warped, plain) {
-			t.Errorf("training with rotate %g and scale %g ended where training with shift alone or without either did", warp[0], warp[1])
+		for b, q := range ends {
+			if slices.Equal(p, q) {
+				t.Errorf("training with %+v ended where training with %+v did: the images did not move", a, b)
+			}
 		}
+		ends[a] = p
 	}
 	tc := meanTrain()
 	tc.Shift = 1
 	traintest.Resume(t, newModule, tc, train, valid, 2)
 	tc.Rotate, tc.Scale = 15, 0.1
 	traintest.Resume(t, newModule, tc, train, valid, 2)
+	tc.Flip = true
+	traintest.Resume(t, newModule, tc, train, valid, 2)
 
 	flat := meanSamples(16, 40, 1)
 	for _, c := range []struct {
-		shift         int
-		rotate, scale float64
-		s             *model.Samples
-		want          string
+		a    augment
+		s    *model.Samples
+		want string
 	}{
-		{1, 0, 0, flat, "is not images"}, {4, 0, 0, train, "less than the 4×4 images' side"},
-		{0, 10, 0, flat, "augmentation (rotate 10, scale 0 and shift 0) moves images, and"},
+		{augment{shift: 1}, flat, "is not images"}, {augment{shift: 4}, train, "less than the 4×4 images' side"},
+		{augment{rotate: 10}, flat, "augmentation (rotate 10, scale 0 and shift 0) moves images, and"},
+		{augment{flip: true}, flat, "augmentation (flip and shift 0) moves images, and"},
 	} {
-		if _, err := run(c.shift, c.s, c.rotate, c.scale); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("shift %d, rotate %g on %s: error %v, want one saying %q", c.shift, c.rotate, c.s.Name, err, c.want)
+		if _, err := run(c.a, c.s); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v on %s: error %v, want one saying %q", c.a, c.s.Name, err, c.want)
 		}
 	}
 	for _, c := range []struct {
