@@ -79,6 +79,14 @@ type Stepper interface {
 	AfterStep(w Work) error
 }
 
+// A Dropper drops units at random in training steps (dropout). The trainer calls Drop before the
+// Forward of every training step, with a seed drawn from the run's seed, phase, epoch and step, so
+// that a resumed run drops the same units; that Forward and the Backward after it drop, and any
+// other Forward (validation, evaluation, encoding) drops nothing.
+type Dropper interface {
+	Drop(w Work, seed uint64)
+}
+
 // A Stateful module keeps state beyond its parameters that changes during training and steers
 // later steps (warm-start vectors, usage counters). Checkpoints save it so that resuming is exact.
 type Stateful interface {

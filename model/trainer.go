@@ -220,6 +220,9 @@ func (t *Trainer) Run(ctx context.Context, train, valid *Samples) error {
 				data.ShiftBatch(x, cfg.Batch, planes, train.Rows, train.Cols, cfg.Shift, shifts)
 			}
 			Upload(be, w, x, y)
+			if d, ok := m.(Dropper); ok {
+				d.Drop(w, epochSeed(cfg.Seed, pi, epoch)^uint64(step)*0xbf58476d1ce4e5b9)
+			}
 			if err := m.Forward(w, pi); err != nil {
 				return err
 			}

@@ -3,6 +3,7 @@ package conv
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 
 	"github.com/drsae/drsae/kernels"
@@ -41,6 +42,10 @@ type NetConfig struct {
 	Stack  *Config `json:"stack" cfg:"noflag" help:"the config of the conv stack (from features)"`
 	Init   string  `json:"init" help:"pretrained (the encoders of --features) or random (the same architecture, random filters)"`
 	Freeze bool    `json:"freeze" help:"train the classifier only: the encoders stay as initialized"`
+	// Dropout, when > 0, sets each standardized feature to 0 with this probability in every
+	// training step and scales the others by 1/(1 − p) (inverted dropout, as torch.nn.Dropout
+	// before the classifier); validation, evaluation and encoding read every feature, unscaled.
+	Dropout float64 `json:"dropout,omitempty" help:"probability of dropping each feature before the classifier in a training step (dropout; 0: off)"`
 }
 
 // DefaultNetTrainConfig: Adam, minibatches of 64, 10 epochs, early stopping on the error.
@@ -59,6 +64,8 @@ func (c NetConfig) Validate() error {
 		return fmt.Errorf("init = %q, want %s or %s", c.Init, InitPretrained, InitRandom)
 	case c.Init == InitPretrained && c.Source == "":
 		return fmt.Errorf("features: missing: init %s needs the trained stack's file", InitPretrained)
+	case !(c.Dropout >= 0 && c.Dropout < 1):
+		return fmt.Errorf("dropout = %g, want 0 ≤ p < 1", c.Dropout)
 	case c.Classes < 2 || c.Classes > model.MaxUnits:
 		return fmt.Errorf("classes = %d, want 2..%d", c.Classes, model.MaxUnits)
 	}
@@ -88,7 +95,10 @@ type Net struct {
 	mu, inv *model.Param
 }
 
-var _ model.Module = (*Net)(nil)
+var (
+	_ model.Module  = (*Net)(nil)
+	_ model.Dropper = (*Net)(nil)
+)
 
 // NewNet allocates a net with zero parameters.
 func NewNet(be kernels.Backend, cfg NetConfig) (*Net, error) {
@@ -212,6 +222,7 @@ type netChunk struct {
 	labels, xent, pr kernels.Tensor // [n]
 	logits, dlog     kernels.Tensor // [n, classes]
 	dp, fs           kernels.Tensor // [n, features]: their gradient; the standardized features
+	mask             kernels.Tensor // [n, features]: the dropout mask, with dropout
 	all              []kernels.Tensor
 }
 
@@ -220,6 +231,11 @@ type netWork struct {
 	chunks []*netChunk
 	sums   *model.Scalars
 	be     kernels.Backend
+	// Dropout: the mask of the whole batch [B, features] on the host; the next Forward drops
+	// (Drop), with this seed; the last Forward dropped.
+	mask              []float32
+	dropSeed          uint64
+	dropNext, dropped bool
 }
 
 func (w *netWork) Size() int               { return w.b }
@@ -272,6 +288,16 @@ func (n *Net) NewWork(b int) (model.Work, error) {
 			return nil, err
 		}
 		nc.labels, nc.xent, nc.pr, nc.logits, nc.dlog, nc.dp, nc.fs = nc.all[0], nc.all[1], nc.all[2], nc.all[3], nc.all[4], nc.all[5], nc.all[6]
+		if n.cfg.Dropout > 0 {
+			if nc.mask, err = n.be.New(size, f); err != nil {
+				w.Free()
+				return nil, err
+			}
+			nc.all = append(nc.all, nc.mask)
+		}
+	}
+	if n.cfg.Dropout > 0 {
+		w.mask = make([]float32, b*f)
 	}
 	if w.sums, err = model.NewScalars(n.be, 2*len(w.chunks)); err != nil {
 		w.Free()
@@ -280,13 +306,47 @@ func (n *Net) NewWork(b int) (model.Work, error) {
 	return w, nil
 }
 
+// Drop makes the next Forward on mw a training pass with dropout, its mask drawn from seed
+// (model.Dropper); without dropout it does nothing.
+func (n *Net) Drop(mw model.Work, seed uint64) {
+	if n.cfg.Dropout > 0 {
+		w := mw.(*netWork)
+		w.dropNext, w.dropSeed = true, seed
+	}
+}
+
+// dropMask fills mask with 0 (probability p) or 1/(1 − p), drawn from seed.
+func dropMask(mask []float32, p float64, seed uint64) {
+	r := rand.New(rand.NewPCG(seed, 0xd409))
+	keep := float32(1 / (1 - p))
+	for i := range mask {
+		mask[i] = keep
+		if r.Float64() < p {
+			mask[i] = 0
+		}
+	}
+}
+
 // Forward computes the features, the logits and the cross-entropy of every chunk.
 func (n *Net) Forward(mw model.Work, _ int) error {
+	w := mw.(*netWork)
+	w.dropped, w.dropNext = w.dropNext, false
+	if w.dropped {
+		dropMask(w.mask, n.cfg.Dropout, w.dropSeed)
+		lo := 0
+		for _, c := range w.chunks {
+			n.be.Upload(c.mask, w.mask[lo:lo+c.mask.Len()])
+			lo += c.mask.Len()
+		}
+	}
 	n.stack.expand()
-	for _, c := range mw.(*netWork).chunks {
+	for _, c := range w.chunks {
 		n.stack.encode(c.c)
 		n.be.BroadcastAdd(c.fs, c.c.p, -1, n.mu.Value, kernels.PerCol) // standardized features
 		n.be.BroadcastMul(c.fs, c.fs, n.inv.Value, kernels.PerCol)
+		if w.dropped {
+			n.be.Hadamard(c.fs, c.fs, c.mask)
+		}
 		n.be.Gemm(false, true, 1, c.fs, n.cw.Value, 0, c.logits) // logits = f·Cᵀ
 		n.be.BroadcastAdd(c.logits, c.logits, 1, n.cb.Value, kernels.PerCol)
 		n.be.SoftmaxXent(c.xent, c.dlog, c.logits, c.labels)
@@ -306,7 +366,10 @@ func (n *Net) Backward(mw model.Work, _ int) {
 		if n.cfg.Freeze {
 			continue
 		}
-		be.Gemm(false, false, inv, c.dlog, n.cw.Value, 0, c.dp) // df = dlog·C/B, through the standardization
+		be.Gemm(false, false, inv, c.dlog, n.cw.Value, 0, c.dp) // df = dlog·C/B, through the dropout and the standardization
+		if w.dropped {
+			be.Hadamard(c.dp, c.dp, c.mask)
+		}
 		be.BroadcastMul(c.dp, c.dp, n.inv.Value, kernels.PerCol)
 		dp, ch := c.dp, c.c
 		for l := n.stack; l != nil; l, ch = l.below, ch.below {

@@ -1,9 +1,12 @@
 package conv
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/drsae/drsae/kernels"
@@ -21,6 +24,7 @@ type netRef struct {
 	classes int
 	batch   int
 	margin  float64
+	mask    []float64 // the dropout mask on the standardized features [batch, features], or nil
 }
 
 func (r *netRef) loss() float64 {
@@ -36,7 +40,11 @@ func (r *netRef) loss() float64 {
 		for k := range logits {
 			logits[k] = v[7][k]
 			for i := range nf {
-				logits[k] += v[6][k*nf+i] * (f2[n*nf+i] - v[8][i]) * v[9][i]
+				f := (f2[n*nf+i] - v[8][i]) * v[9][i]
+				if r.mask != nil {
+					f *= r.mask[n*nf+i]
+				}
+				logits[k] += v[6][k*nf+i] * f
 			}
 			peak = math.Max(peak, logits[k])
 		}
@@ -52,48 +60,60 @@ func (r *netRef) loss() float64 {
 // TestNetGradients checks the net's Backward — the classifier and both encoders, through both
 // poolings and the layer beneath — against central differences of the float64 reference, with
 // the batch in one chunk and in chunks of 2, 2 and 1; frozen, only the classifier has gradients.
+// With dropout, the reference drops the features the mask of the seed given to Drop drops.
 func TestNetGradients(t *testing.T) {
 	be := modeltest.Backend(t)
 	m1, c2 := stack(t, be)
 	m1.Free()
 	const batch, classes = 5, 3
-	for _, freeze := range []bool{false, true} {
-		for _, chunk := range []int{0, 2} {
-			t.Run(fmt.Sprintf("freeze=%v/chunk=%d", freeze, chunk), func(t *testing.T) {
-				n, err := NewNet(be, NetConfig{Inputs: c2.Inputs, Classes: classes, Stack: &c2, Init: InitRandom, Freeze: freeze})
-				if err != nil {
-					t.Fatal(err)
+	type netCase struct {
+		freeze  bool
+		chunk   int
+		dropout float64
+	}
+	cases := []netCase{{false, 0, 0}, {false, 2, 0}, {true, 0, 0}, {true, 2, 0}, {false, 0, 0.5}, {false, 2, 0.5}, {true, 2, 0.3}}
+	for _, tc := range cases {
+		freeze, chunk := tc.freeze, tc.chunk
+		t.Run(fmt.Sprintf("freeze=%v/chunk=%d/dropout=%g", freeze, chunk, tc.dropout), func(t *testing.T) {
+			n, err := NewNet(be, NetConfig{Inputs: c2.Inputs, Classes: classes, Stack: &c2, Init: InitRandom, Freeze: freeze, Dropout: tc.dropout})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer n.Free()
+			r := rand.New(rand.NewPCG(8, 8))
+			var vals [][]float64
+			for i, p := range n.Params() {
+				v := randn(r, p.Value.Len(), 0.5, []float64{0, 0.1, 1, 0, 0.1, 1, 0, 0, 0.5, 2}[i])
+				be.Upload(p.Value, v)
+				vals = append(vals, modeltest.F64(v))
+			}
+			x := randn(r, batch*c2.Inputs, 1, 0)
+			labels := make([]float32, batch)
+			ref := &netRef{c1: *c2.BelowConfig, c2: c2.Layer(), vals: vals, x: modeltest.F64(x), classes: classes, batch: batch, margin: math.Inf(1)}
+			for i := range labels {
+				labels[i] = float32(i % classes)
+				ref.labels = append(ref.labels, i%classes)
+			}
+			testMaxChunk = chunk
+			mw, err := n.NewWork(batch)
+			testMaxChunk = 0
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer mw.Free()
+			mw.(model.ChunkedWork).UploadBatch(x, labels)
+			if tc.dropout > 0 {
+				mask := make([]float32, batch*c2.Pooled())
+				dropMask(mask, tc.dropout, 77)
+				ref.mask = modeltest.F64(mask)
+				n.Drop(mw, 77)
+			}
+			checkNetGradients(t, be, n, mw, ref, "", func(p *model.Param) {
+				if (!freeze && p != n.mu && p != n.inv) || p.Grad != nil {
+					t.Fatalf("%s: frozen %v with freeze %v, gradient %v", p.Name, p.Frozen, freeze, p.Grad != nil)
 				}
-				defer n.Free()
-				r := rand.New(rand.NewPCG(8, 8))
-				var vals [][]float64
-				for i, p := range n.Params() {
-					v := randn(r, p.Value.Len(), 0.5, []float64{0, 0.1, 1, 0, 0.1, 1, 0, 0, 0.5, 2}[i])
-					be.Upload(p.Value, v)
-					vals = append(vals, modeltest.F64(v))
-				}
-				x := randn(r, batch*c2.Inputs, 1, 0)
-				labels := make([]float32, batch)
-				ref := &netRef{c1: *c2.BelowConfig, c2: c2.Layer(), vals: vals, x: modeltest.F64(x), classes: classes, batch: batch, margin: math.Inf(1)}
-				for i := range labels {
-					labels[i] = float32(i % classes)
-					ref.labels = append(ref.labels, i%classes)
-				}
-				testMaxChunk = chunk
-				mw, err := n.NewWork(batch)
-				testMaxChunk = 0
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer mw.Free()
-				mw.(model.ChunkedWork).UploadBatch(x, labels)
-				checkNetGradients(t, be, n, mw, ref, "", func(p *model.Param) {
-					if (!freeze && p != n.mu && p != n.inv) || p.Grad != nil {
-						t.Fatalf("%s: frozen %v with freeze %v, gradient %v", p.Name, p.Frozen, freeze, p.Grad != nil)
-					}
-				})
 			})
-		}
+		})
 	}
 }
 
@@ -145,7 +165,8 @@ func checkNetGradients(t *testing.T, be kernels.Backend, n *Net, mw model.Work, 
 	}
 }
 
-// TestNetResume: the net trains, from its pre-trained stack, and resumes exactly.
+// TestNetResume: the net trains, from its pre-trained stack, and resumes exactly, with dropout
+// too (the resumed run drops the same features); dropout changes where training ends.
 func TestNetResume(t *testing.T) {
 	be := modeltest.Backend(t)
 	m1, c2 := stack(t, be)
@@ -175,16 +196,88 @@ func TestNetResume(t *testing.T) {
 	s.Free()
 	tc := DefaultNetTrainConfig()
 	tc.Epochs, tc.Batch, tc.EvalBatch = 3, 8, 5
-	traintest.Resume(t, func() model.Module {
-		n, err := NewNet(be, NetConfig{Inputs: c2.Inputs, Classes: classes, Source: path, Stack: &c2, Init: InitPretrained})
+	var ends [][]float32
+	for _, dropout := range []float64{0, 0.3} {
+		newNet := func() model.Module {
+			n, err := NewNet(be, NetConfig{Inputs: c2.Inputs, Classes: classes, Source: path, Stack: &c2, Init: InitPretrained, Dropout: dropout})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := n.Init(nil, 2); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		traintest.Resume(t, newNet, tc, train, valid, 2)
+		n := newNet()
+		tr, err := model.NewTrainer(n, tc)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := n.Init(nil, 2); err != nil {
+		if err := tr.Run(context.Background(), train, valid); err != nil {
 			t.Fatal(err)
 		}
-		return n
-	}, tc, train, valid, 2)
+		tr.Free()
+		ends = append(ends, modeltest.Download(t, be, n.(*Net).cw.Value))
+		n.Free()
+	}
+	if slices.Equal(ends[0], ends[1]) {
+		t.Error("training with dropout 0.3 ended where training without it did")
+	}
+}
+
+// TestNetDropout: a Forward after Drop drops features (another loss), the Forward after it
+// drops none (the loss without dropout, bit for bit), and Validate refuses p outside [0, 1).
+func TestNetDropout(t *testing.T) {
+	be := modeltest.Backend(t)
+	m1, c2 := stack(t, be)
+	m1.Free()
+	n, err := NewNet(be, NetConfig{Inputs: c2.Inputs, Classes: 3, Stack: &c2, Init: InitRandom, Dropout: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Free()
+	if err := n.Init(nil, 3); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, p := range []*model.Param{n.cw, n.cb, n.mu} {
+		be.Upload(p.Value, randn(r, p.Value.Len(), 1, 0))
+	}
+	be.Fill(n.inv.Value, 1)
+	const batch = 6
+	mw, err := n.NewWork(batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mw.Free()
+	mw.(model.ChunkedWork).UploadBatch(randn(r, batch*c2.Inputs, 1, 0), []float32{0, 1, 2, 0, 1, 2})
+	loss := func(drop bool) float64 {
+		if drop {
+			n.Drop(mw, 9)
+		}
+		if err := n.Forward(mw, 0); err != nil {
+			t.Fatal(err)
+		}
+		s, err := n.Loss(mw, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Mean("loss")
+	}
+	plain := loss(false)
+	if dropped := loss(true); dropped == plain {
+		t.Errorf("the loss with dropout 0.5 is the loss without, %g", plain)
+	}
+	if again := loss(false); again != plain {
+		t.Errorf("the Forward after a dropped one gives loss %g, want %g (no dropout)", again, plain)
+	}
+	for _, p := range []float64{1, -0.1, math.NaN(), math.Inf(1)} {
+		c := NetConfig{Inputs: c2.Inputs, Classes: 3, Stack: &c2, Init: InitRandom, Dropout: p}
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("dropout = %g", p)) {
+			t.Errorf("dropout %g: Validate says %v", p, err)
+		}
+	}
 }
 
 // TestNetFitData: after FitData, the classifier reads every feature of the training images
