@@ -56,7 +56,9 @@ func localReport(c *useContext, mod model.Module, s *model.Samples) error {
 	}
 	fmt.Fprintln(stdout, "orientation map of the decoder filters, as measured:")
 	printMapMeasures(om.Measure())
-	printDensity(om.KaschubeDensity())
+	if !printDensity(om.KaschubeDensity()) {
+		return nil
+	}
 	mean, sd := om.SurrogateDensity(10)
 	fmt.Fprintf(stdout, "  the same power spectrum with random phases (10 surrogates, same procedure): %.2f ± %.2f pinwheels per Λ²\n", mean, sd)
 	return nil
@@ -71,8 +73,9 @@ func printMapMeasures(m local.MapMeasures) {
 		m.Pinwheels, m.Plus, m.Minus, m.Area, m.Lambda, m.Density)
 }
 
-// printDensity prints the pinwheel density measured by Kaschube et al.'s procedure.
-func printDensity(d local.PinwheelDensity) {
+// printDensity prints the pinwheel density measured by Kaschube et al.'s procedure, and reports
+// whether there was one: a column spacing too long for the map leaves no plaquette to count.
+func printDensity(d local.PinwheelDensity) bool {
 	where := "the whole torus"
 	if d.Margin > 0 {
 		where = fmt.Sprintf("plaquettes ≥ %d units from the border", d.Margin)
@@ -83,8 +86,14 @@ func printDensity(d local.PinwheelDensity) {
 	}
 	fmt.Fprintf(stdout, "pinwheel density by Kaschube et al.'s procedure (field s·exp(2iθ), Fermi band-pass %.2fΛ–%.2fΛ, %s):\n",
 		local.BandShort, local.BandLong, where)
+	if d.Area == 0 {
+		fmt.Fprintf(stdout, "  column spacing Λ = %.2f units (%s): no plaquette of the map lies ≥ %d units from its border; no density\n",
+			d.Lambda, fit, d.Margin)
+		return false
+	}
 	fmt.Fprintf(stdout, "  column spacing Λ = %.2f units (%s); pinwheels %d (%d +, %d −) in %.0f plaquettes; %.2f pinwheels per Λ² (cortex: π ≈ 3.14)\n",
 		d.Lambda, fit, d.Pinwheels, d.Plus, d.Minus, d.Area, d.Density)
+	return true
 }
 
 // localShow draws the decoder and encoder filters on the map and the orientation map, as measured

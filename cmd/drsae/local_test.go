@@ -3,7 +3,10 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/drsae/drsae/model/local"
 )
 
 // TestLocalCommands: train, eval and show a small locally connected model (a 20×20 map); the report
@@ -21,5 +24,21 @@ func TestLocalCommands(t *testing.T) {
 		if fi, err := os.Stat(filepath.Join(dir, "local-"+p)); err != nil || fi.Size() == 0 {
 			t.Errorf("show did not write %s: %v", p, err)
 		}
+	}
+}
+
+// TestPrintDensityWithoutPlaquettes: a column spacing too long for the map leaves no plaquette to
+// count; the report says so instead of a density of 0.
+func TestPrintDensityWithoutPlaquettes(t *testing.T) {
+	var b strings.Builder
+	old := stdout
+	stdout = &b
+	defer func() { stdout = old }()
+	if printDensity(local.PinwheelDensity{Lambda: 56, Margin: 56}) {
+		t.Error("printDensity reported a density with no plaquette counted")
+	}
+	expect(t, "the report", b.String(), "no plaquette of the map lies ≥ 56 units from its border; no density")
+	if strings.Contains(b.String(), "0.00 pinwheels per Λ²") {
+		t.Errorf("the report gives a density: %s", b.String())
 	}
 }
