@@ -13,7 +13,8 @@
 //     projection onto a constraint), Forward and Backward on a minibatch held in a Work it
 //     allocates, and its loss terms read back as Sums ("loss", "recon", …). Optional interfaces
 //     add what some kinds need: Stepper (after each step), Stateful (state that checkpoints keep),
-//     Targeter (targets computed from the samples), DataFitter (scales measured on them).
+//     Targeter (targets computed from the samples), DataFitter (scales measured on them),
+//     Dropper (dropout: a mask per training step, drawn from the step's seed).
 //   - Trainer: phases (DrSAE pre-trains without labels), SGD with momentum or Adam, learning-rate
 //     decay restartable per phase, projections, validation with patience, a moving average of
 //     the parameters, a deadline, a NaN stop, progress, and a checkpoint after every epoch.
