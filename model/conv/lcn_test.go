@@ -288,28 +288,11 @@ func TestContrastNormNetGradients(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := rand.New(rand.NewPCG(8, 9))
-		var vals [][]float64
-		for i, p := range n.Params() {
-			v := randn(r, p.Value.Len(), 0.5, []float64{0, 0.1, 1, 0, 0.1, 1, 0, 0, 0.5, 2}[i])
-			be.Upload(p.Value, v)
-			vals = append(vals, modeltest.F64(v))
-		}
+		vals := randomNetParams(be, n, rand.New(rand.NewPCG(8, 9)))
 		x := contrastImages(c1, batch, 5, false)
 		xn := refContrastNorm(modeltest.F64(x), batch, c1.Channels, c1.Rows, c1.Cols, c1.ContrastSigma)
-		labels := make([]float32, batch)
 		ref := &netRef{c1: c1.Layer(), c2: c2.Layer(), vals: vals, x: xn, classes: classes, batch: batch, margin: math.Inf(1)}
-		for i := range labels {
-			labels[i] = float32(i % classes)
-			ref.labels = append(ref.labels, i%classes)
-		}
-		testMaxChunk = chunk
-		mw, err := n.NewWork(batch)
-		testMaxChunk = 0
-		if err != nil {
-			t.Fatal(err)
-		}
-		mw.(model.ChunkedWork).UploadBatch(x, labels)
+		mw := newNetBatch(t, n, ref, x, chunk)
 		checkNetGradients(t, be, n, mw, ref, fmt.Sprintf("chunk %d: ", chunk), nil)
 		mw.Free()
 		n.Free()

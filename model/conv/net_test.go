@@ -81,27 +81,11 @@ func TestNetGradients(t *testing.T) {
 			}
 			defer n.Free()
 			r := rand.New(rand.NewPCG(8, 8))
-			var vals [][]float64
-			for i, p := range n.Params() {
-				v := randn(r, p.Value.Len(), 0.5, []float64{0, 0.1, 1, 0, 0.1, 1, 0, 0, 0.5, 2}[i])
-				be.Upload(p.Value, v)
-				vals = append(vals, modeltest.F64(v))
-			}
+			vals := randomNetParams(be, n, r)
 			x := randn(r, batch*c2.Inputs, 1, 0)
-			labels := make([]float32, batch)
 			ref := &netRef{c1: *c2.BelowConfig, c2: c2.Layer(), vals: vals, x: modeltest.F64(x), classes: classes, batch: batch, margin: math.Inf(1)}
-			for i := range labels {
-				labels[i] = float32(i % classes)
-				ref.labels = append(ref.labels, i%classes)
-			}
-			testMaxChunk = chunk
-			mw, err := n.NewWork(batch)
-			testMaxChunk = 0
-			if err != nil {
-				t.Fatal(err)
-			}
+			mw := newNetBatch(t, n, ref, x, chunk)
 			defer mw.Free()
-			mw.(model.ChunkedWork).UploadBatch(x, labels)
 			if tc.dropout > 0 {
 				mask := make([]float32, batch*c2.Pooled())
 				dropMask(mask, tc.dropout, 77)
@@ -115,6 +99,37 @@ func TestNetGradients(t *testing.T) {
 			})
 		})
 	}
+}
+
+// randomNetParams sets n's parameters to random values of a scale and offset per tensor (layer
+// weights, biases and gains; C, c, mu, inv) and returns them in float64, in n.Params order.
+func randomNetParams(be kernels.Backend, n *Net, r *rand.Rand) [][]float64 {
+	var vals [][]float64
+	for i, p := range n.Params() {
+		v := randn(r, p.Value.Len(), 0.5, []float64{0, 0.1, 1, 0, 0.1, 1, 0, 0, 0.5, 2}[i])
+		be.Upload(p.Value, v)
+		vals = append(vals, modeltest.F64(v))
+	}
+	return vals
+}
+
+// newNetBatch allocates a work of n for ref.batch images, in chunks of chunk (0: the default),
+// and uploads the images x with labels i mod ref.classes, which it sets in ref.
+func newNetBatch(t *testing.T, n *Net, ref *netRef, x []float32, chunk int) model.Work {
+	t.Helper()
+	labels := make([]float32, ref.batch)
+	for i := range labels {
+		labels[i] = float32(i % ref.classes)
+		ref.labels = append(ref.labels, i%ref.classes)
+	}
+	testMaxChunk = chunk
+	mw, err := n.NewWork(ref.batch)
+	testMaxChunk = 0
+	if err != nil {
+		t.Fatal(err)
+	}
+	mw.(model.ChunkedWork).UploadBatch(x, labels)
+	return mw
 }
 
 // checkNetGradients runs n forward and backward on the batch in mw and checks its loss and the
