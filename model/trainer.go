@@ -153,8 +153,11 @@ func (t *Trainer) Run(ctx context.Context, train, valid *Samples) error {
 		if warp {
 			what = fmt.Sprintf("rotate %g, scale %g and shift %d", cfg.Rotate, cfg.Scale, cfg.Shift)
 		}
-		if cfg.Flip {
-			what = "flip and " + what
+		switch {
+		case cfg.Flip && (warp || cfg.Shift > 0):
+			what = "flip, " + what
+		case cfg.Flip:
+			what = "flip"
 		}
 		if train.Rows <= 0 || train.Cols <= 0 || train.Dim%(train.Rows*train.Cols) != 0 {
 			return fmt.Errorf("training: augmentation (%s) moves images, and %s is not images", what, train.Name)

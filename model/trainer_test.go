@@ -416,7 +416,8 @@ func TestTrainerShift(t *testing.T) {
 	}{
 		{augment{shift: 1}, flat, "is not images"}, {augment{shift: 4}, train, "less than the 4×4 images' side"},
 		{augment{rotate: 10}, flat, "augmentation (rotate 10, scale 0 and shift 0) moves images, and"},
-		{augment{flip: true}, flat, "augmentation (flip and shift 0) moves images, and"},
+		{augment{flip: true}, flat, "augmentation (flip) moves images, and"},
+		{augment{shift: 1, flip: true}, flat, "augmentation (flip, shift 1) moves images, and"},
 	} {
 		if _, err := run(c.a, c.s); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v on %s: error %v, want one saying %q", c.a, c.s.Name, err, c.want)

@@ -252,14 +252,8 @@ func TestNetDropout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Free()
-	if err := n.Init(nil, 3); err != nil {
-		t.Fatal(err)
-	}
 	r := rand.New(rand.NewPCG(5, 5))
-	for _, p := range []*model.Param{n.cw, n.cb, n.mu} {
-		be.Upload(p.Value, randn(r, p.Value.Len(), 1, 0))
-	}
-	be.Fill(n.inv.Value, 1)
+	randomNetParams(be, n, r)
 	const batch = 6
 	mw, err := n.NewWork(batch)
 	if err != nil {
