@@ -65,6 +65,13 @@ type Config struct {
 
 	Lambda float64 `json:"lambda" help:"weight λ of the penalty Σ over complex cells of √(ε + Σ w z²)"`
 	Eps    float64 `json:"eps" help:"ε inside each complex cell's square root"`
+	// Surround inhibition: ½μ Σ_uv K_uv z_u z_v with K_uv = exp(−(d_uv − R)²/2σ²), d_uv the
+	// units' distance on the map, R SurroundRadius (0: a Gaussian; > 0: a ring), σ
+	// SurroundSigma, scaled so that a row of the plane's kernel sums to 1. With the complex
+	// cells' pooling (short-range cooperation) it makes a Mexican-hat interaction on the map.
+	Surround       float64 `json:"surround" help:"weight μ of the surround inhibition ½μ Σ K_uv z_u z_v, K a Gaussian ring in map distance (0: none)"`
+	SurroundRadius float64 `json:"surround_radius" help:"radius R of the surround's ring, in map units (0: a Gaussian centred on the unit)"`
+	SurroundSigma  float64 `json:"surround_sigma" help:"width σ of the surround's Gaussian (ring), in map units"`
 	// The decoder learns DecoderLRScale times as fast as the encoder, as in model/topo and
 	// model/conv.
 	DecoderLRScale float64 `json:"decoder_lr_scale" help:"the decoder's learning rate, as a multiple of the encoder's"`
@@ -72,12 +79,14 @@ type Config struct {
 
 // DefaultConfig: 48×48 images, 9×9 windows at stride 3 (14×14 positions), 4×4 units per
 // position — a 56×56 map of 3,136 units, 1.4 per pixel, and 254,016 weights in each of W and
-// D — with complex cells of 5×5 units (Gaussian weights, σ = 1.5) at stride 1 on a torus. Several
+// D — with complex cells of 5×5 units (Gaussian weights, σ = 1.5) at stride 1 on a torus, and
+// no surround inhibition (its ring, when μ is set: R = 5, σ = 1.5 units; docs/local.md). Several
 // units per window position, as in a cortical column, is what makes the filters oriented: with
 // one unit per pixel (site 1, stride 1) each unit learns a spot at its own place.
 func DefaultConfig() Config {
 	return Config{Inputs: 48 * 48, Rows: 48, Cols: 48, Filter: 9, Stride: 3, Site: 4,
-		Pool: 5, PoolStride: 1, PoolSigma: 1.5, Torus: true, Lambda: 1, Eps: 1e-4, DecoderLRScale: 2}
+		Pool: 5, PoolStride: 1, PoolSigma: 1.5, Torus: true, Lambda: 1, Eps: 1e-4, DecoderLRScale: 2,
+		SurroundRadius: 5, SurroundSigma: 1.5}
 }
 
 // DefaultTrainConfig: SGD with momentum 0.9, lr 0.05, minibatches of 32 images, 15 epochs.
@@ -138,6 +147,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("eps = %g, want a finite value > 0", c.Eps)
 	case !(c.DecoderLRScale > 0) || math.IsInf(c.DecoderLRScale, 0):
 		return fmt.Errorf("decoder_lr_scale = %g, want > 0", c.DecoderLRScale)
+	case !(c.Surround >= 0) || math.IsInf(c.Surround, 0):
+		return fmt.Errorf("surround = %g, want a finite value ≥ 0", c.Surround)
+	case !(c.SurroundSigma > 0) || c.SurroundSigma > MaxMapSide:
+		return fmt.Errorf("surround_sigma = %g, want a value in (0, %d]", c.SurroundSigma, MaxMapSide)
+	case !(c.SurroundRadius >= 0) || c.SurroundRadius > MaxMapSide:
+		return fmt.Errorf("surround_radius = %g, want a value in [0, %d]", c.SurroundRadius, MaxMapSide)
 	}
 	h, w := c.MapSize()
 	switch {
@@ -150,8 +165,44 @@ func (c Config) Validate() error {
 			h*w, c.Filter, c.Filter, int64(h*w)*int64(c.Filter*c.Filter), MaxWeights)
 	case c.Pool > h || c.Pool > w:
 		return fmt.Errorf("pool = %d, larger than the %d×%d map", c.Pool, h, w)
+	case c.Surround > 0 && int64(h*w)*int64(h*w) > MaxWeights:
+		return fmt.Errorf("surround inhibition on a map of %d units needs a %d×%d kernel, beyond drsae's limit of %d values (at most %d units)",
+			h*w, h*w, h*w, MaxWeights, int(math.Sqrt(MaxWeights)))
 	}
 	return nil
+}
+
+// SurroundKernel is the surround inhibition's K [Units, Units] in code order (MapIndex):
+// K_uv = exp(−(d − R)²/2σ²)/Σ_{plane} exp(−(d − R)²/2σ²), d the distance of u and v on the map
+// (which has edges: the units' windows do not wrap around the image), the sum over the whole
+// plane's lattice, so that a unit far from the edges has a row summing to 1.
+func (c Config) SurroundKernel() []float32 {
+	h, w := c.MapSize()
+	m, s2 := h*w, 2*c.SurroundSigma*c.SurroundSigma
+	reach := max(h, w)
+	g := func(d2 float64) float64 {
+		d := math.Sqrt(d2) - c.SurroundRadius
+		return math.Exp(-d * d / s2)
+	}
+	var norm float64
+	for dy := -reach; dy <= reach; dy++ {
+		for dx := -reach; dx <= reach; dx++ {
+			norm += g(float64(dy*dy + dx*dx))
+		}
+	}
+	k := make([]float32, m*m)
+	for r := range h {
+		for q := range w {
+			u := c.MapIndex(r, q)
+			for r2 := range h {
+				for q2 := range w {
+					d2 := float64((r-r2)*(r-r2) + (q-q2)*(q-q2))
+					k[u*m+c.MapIndex(r2, q2)] = float32(g(d2) / norm)
+				}
+			}
+		}
+	}
+	return k
 }
 
 // MapIndex is the position in the code (a row of z, [Site², Ho, Wo] row-major, the layout of the

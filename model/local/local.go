@@ -13,7 +13,10 @@ import (
 //
 //	encoder:  z_u = g_u · max(0, ⟨W_u, x|window(u)⟩ − b_u)    a filter W_u, bias b_u, gain g_u per unit
 //	decoder:  x̂ = Σ_u z_u · D_u placed on window(u)            D_u of norm ≤ 1
-//	loss:     ½‖x − x̂‖² + λ Σ_cells √(ε + Σ_{u∈cell} w_u z_u²)
+//	loss:     ½‖x − x̂‖² + λ Σ_cells √(ε + Σ_{u∈cell} w_u z_u²) [+ ½μ Σ_uv K_uv z_u z_v]
+//
+// The last term, with Config.Surround μ > 0, is lateral inhibition between the units of the map
+// over a fixed kernel K (Config.SurroundKernel), computed as z·K.
 //
 // Nothing is shared between units: W and D are [Ho, Wo, Site², 1, F, F] (the locally connected
 // op's layout), b and g are [Units] in the code's order [Site², Ho, Wo]. The encoder is
@@ -33,6 +36,7 @@ type LocalSparseAE struct {
 	Pools      kernels.Pools
 	params     []*model.Param // W, b, g, D
 	w, b, g, d *model.Param
+	surround   kernels.Tensor // K [Units, Units] of the surround inhibition; nil without one
 }
 
 var _ model.Module = (*LocalSparseAE)(nil)
@@ -59,6 +63,13 @@ func New(be kernels.Backend, cfg Config) (*LocalSparseAE, error) {
 		l.Free()
 		return nil, fmt.Errorf("local: %w", err)
 	}
+	if cfg.Surround > 0 {
+		if l.surround, err = be.New(m, m); err != nil {
+			l.Free()
+			return nil, fmt.Errorf("local: the surround kernel: %w", err)
+		}
+		be.Upload(l.surround, cfg.SurroundKernel())
+	}
 	l.d.LRScale = cfg.DecoderLRScale
 	l.d.Project = func(x kernels.Tensor) { be.ProjectNormBall(be.Reshape(x, m, f*f), 1, kernels.PerRow) }
 	return l, nil
@@ -74,6 +85,10 @@ func (l *LocalSparseAE) Criterion() string        { return "loss" }
 // Free releases the parameters and the pools.
 func (l *LocalSparseAE) Free() {
 	model.FreeParams(l.be, l.params)
+	if l.surround != nil {
+		l.be.Free(l.surround)
+		l.surround = nil
+	}
 	if l.Pools != nil {
 		l.be.FreePools(l.Pools)
 		l.Pools = nil
@@ -99,7 +114,7 @@ type work struct {
 	x, r    kernels.Tensor // [B, H·W]: the images; the residual x̂ − x
 	a, u, z kernels.Tensor // [B, m]: W ⋆ x; max(0, a − b); the code g ⊙ u
 	dz, tmp kernels.Tensor // [B, m]
-	da      kernels.Tensor // [B, m]
+	da, kz  kernels.Tensor // [B, m]; kz = z·K, the surround inhibition's field (with one)
 	p, lam  kernels.Tensor // [B, P]: the complex cells; λ/B everywhere
 	ones    kernels.Tensor // [1, B]
 	sums    *model.Scalars
@@ -129,7 +144,7 @@ const evalBytes = 256 << 20
 // one storage block of the device, all of them within 256 MiB.
 func (l *LocalSparseAE) MaxBatch() int {
 	c := l.cfg
-	per := 4 * int64(2*c.Inputs+6*c.Units()+2*l.Layout.NumPools()+1)
+	per := 4 * int64(2*c.Inputs+7*c.Units()+2*l.Layout.NumPools()+1)
 	block := l.be.Info().MaxBytes / (4 * int64(l.sampleFloats()))
 	return int(max(1, min(evalBytes/per, block)))
 }
@@ -143,12 +158,12 @@ func (l *LocalSparseAE) NewWork(b int) (model.Work, error) {
 			b, kernels.FormatBytes(bytes), m, p, n, kernels.FormatBytes(l.be.Info().MaxBytes), l.be.Info().Name, l.be.Info().MaxBytes/(4*int64(l.sampleFloats())))
 	}
 	ts, err := model.NewTensors(l.be, []int{b, n}, []int{b, n}, []int{b, m}, []int{b, m}, []int{b, m}, []int{b, m},
-		[]int{b, m}, []int{b, m}, []int{b, p}, []int{b, p}, []int{1, b})
+		[]int{b, m}, []int{b, m}, []int{b, p}, []int{b, p}, []int{1, b}, []int{b, m})
 	if err != nil {
 		return nil, fmt.Errorf("local: buffers for %d images: %w", b, err)
 	}
-	w := &work{x: ts[0], r: ts[1], a: ts[2], u: ts[3], z: ts[4], dz: ts[5], tmp: ts[6], da: ts[7], p: ts[8], lam: ts[9], ones: ts[10], all: ts, be: l.be}
-	if w.sums, err = model.NewScalars(l.be, 3); err != nil {
+	w := &work{x: ts[0], r: ts[1], a: ts[2], u: ts[3], z: ts[4], dz: ts[5], tmp: ts[6], da: ts[7], p: ts[8], lam: ts[9], ones: ts[10], kz: ts[11], all: ts, be: l.be}
+	if w.sums, err = model.NewScalars(l.be, 4); err != nil {
 		w.Free()
 		return nil, err
 	}
@@ -173,6 +188,9 @@ func (l *LocalSparseAE) encode(w *work) {
 	be.PosShrink(w.u, w.a, l.b.Value)
 	be.BroadcastMul(w.z, w.u, l.g.Value, kernels.PerCol)
 	be.PoolNorms(w.p, w.z, l.Pools, float32(l.cfg.Eps))
+	if l.surround != nil {
+		be.Gemm(false, false, 1, w.z, l.surround, 0, w.kz)
+	}
 }
 
 // Forward computes the code, the complex cells and the residual R = x̂ − x.
@@ -186,7 +204,7 @@ func (l *LocalSparseAE) Forward(mw model.Work, _ int) error {
 
 // Backward writes the gradients of the batch mean of the loss:
 //
-//	dZ = (D ⋆ R + λ ∂cells/∂z)/B      (the decoder's adjoint is the locally connected op with D)
+//	dZ = (D ⋆ R + λ ∂cells/∂z + μ z·K)/B  (the decoder's adjoint is the locally connected op with D)
 //	dD = Σ_n R ⋆ Z/B,  dg = Σ_n dZ ⊙ U,  dA = dZ ⊙ g ⊙ [A > b],  db = −Σ_n dA,  dW = Σ_n x ⋆ dA
 func (l *LocalSparseAE) Backward(mw model.Work, _ int) {
 	w, be := mw.(*work), l.be
@@ -194,6 +212,9 @@ func (l *LocalSparseAE) Backward(mw model.Work, _ int) {
 	be.LocalForward(l.codeMaps(w.tmp), l.image(w.r), l.d.Value, l.geo)
 	be.PoolNormsBackward(w.dz, w.lam, w.z, w.p, l.Pools)
 	be.Axpby(inv, w.tmp, 1, w.dz)
+	if l.surround != nil {
+		be.Axpby(float32(l.cfg.Surround)*inv, w.kz, 1, w.dz) // K is symmetric: ∂(½μ zᵀKz)/∂z = μ K z
+	}
 	be.Axpby(inv, w.z, 0, w.tmp)
 	be.LocalBackwardFilter(l.d.Grad, l.image(w.r), l.codeMaps(w.tmp), l.geo)
 	be.Hadamard(w.tmp, w.dz, w.u)
@@ -203,19 +224,29 @@ func (l *LocalSparseAE) Backward(mw model.Work, _ int) {
 	be.LocalBackwardFilter(l.w.Grad, l.image(w.x), l.codeMaps(w.da), l.geo)
 }
 
-// Loss reads back "recon" ½‖x − x̂‖², "penalty" Σ_cells √(ε + Σ w z²) (without λ), "loss"
-// recon + λ·penalty and "active", the fraction of non-zero units (each summed over images).
+// Loss reads back "recon" ½‖x − x̂‖², "penalty" Σ_cells √(ε + Σ w z²) (without λ), with a
+// surround "surround" ½ zᵀKz (without μ), "loss" recon + λ·penalty (+ μ·surround) and "active",
+// the fraction of non-zero units (each summed over images).
 func (l *LocalSparseAE) Loss(mw model.Work, _ int) (model.Sums, error) {
 	w := mw.(*work)
 	w.sums.Sum(w.r, kernels.ReduceSquares)
 	w.sums.Sum(w.p, kernels.ReduceSum)
 	w.sums.Count(w.z, 0)
+	if l.surround != nil {
+		l.be.Hadamard(w.tmp, w.z, w.kz)
+		w.sums.Sum(w.tmp, kernels.ReduceSum)
+	}
 	v, err := w.sums.Read()
 	if err != nil {
 		return model.Sums{}, err
 	}
 	s := model.Sums{N: w.Size()}
-	s.Set("loss", v[0]/2+l.cfg.Lambda*v[1])
+	loss := v[0]/2 + l.cfg.Lambda*v[1]
+	if l.surround != nil {
+		s.Set("surround", v[3]/2)
+		loss += l.cfg.Surround * v[3] / 2
+	}
+	s.Set("loss", loss)
 	s.Set("recon", v[0]/2)
 	s.Set("penalty", v[1])
 	s.Set("active", v[2]/float64(l.cfg.Units()))

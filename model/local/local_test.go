@@ -60,6 +60,14 @@ func (r *localRef) loss() float64 {
 		for i, v := range xh {
 			sum += (v - x[i]) * (v - x[i]) / 2
 		}
+		if c.Surround > 0 {
+			ker := c.SurroundKernel()
+			for u := range m {
+				for v := range m {
+					sum += c.Surround / 2 * float64(ker[u*m+v]) * z[u] * z[v]
+				}
+			}
+		}
 		for j := range r.layout.NumPools() {
 			idx, w := r.layout.Pool(j)
 			q := c.Eps
@@ -74,13 +82,16 @@ func (r *localRef) loss() float64 {
 
 // TestLocalGradients checks Backward against central differences of the float64 reference, for
 // W, b, g and D, on 7×6 images with 3×3 windows at stride 2 and 2×2 units per window (a 6×4 map),
-// with 2×2 complex cells on a torus and inside the map.
+// with 2×2 complex cells on a torus and inside the map, and with a surround inhibition.
 func TestLocalGradients(t *testing.T) {
-	for _, torus := range []bool{false, true} {
-		t.Run(fmt.Sprintf("torus=%v", torus), func(t *testing.T) {
+	for _, tc := range []struct {
+		torus    bool
+		surround float64
+	}{{false, 0}, {true, 0}, {false, 0.7}} { // surround: a ring of radius 1
+		t.Run(fmt.Sprintf("torus=%v,surround=%g", tc.torus, tc.surround), func(t *testing.T) {
 			be := modeltest.Backend(t)
 			cfg := Config{Inputs: 42, Rows: 7, Cols: 6, Filter: 3, Stride: 2, Site: 2, Pool: 2, PoolStride: 1, PoolSigma: 1,
-				Torus: torus, Lambda: 0.3, Eps: 1e-2, DecoderLRScale: 1}
+				Torus: tc.torus, Lambda: 0.3, Eps: 1e-2, DecoderLRScale: 1, Surround: tc.surround, SurroundRadius: 1, SurroundSigma: 1.5}
 			l, err := New(be, cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -215,6 +226,65 @@ func TestLocalLayout(t *testing.T) {
 	}
 }
 
+// TestSurroundKernel: K is symmetric, Gaussian in the map distance of the units (not their code
+// positions), a row far from the edges sums to 1 and a corner's to what its quarter of the plane
+// holds; with a radius, a Gaussian ring around the unit.
+func TestSurroundKernel(t *testing.T) {
+	c := DefaultConfig()
+	c.Rows, c.Cols, c.Inputs, c.SurroundRadius, c.SurroundSigma = 33, 30, 33*30, 0, 2 // a 36×32 map, a Gaussian
+	h, w := c.MapSize()
+	m := h * w
+	k := c.SurroundKernel()
+	if len(k) != m*m {
+		t.Fatalf("%d values, want %d", len(k), m*m)
+	}
+	row := func(r, q int) []float32 { u := c.MapIndex(r, q); return k[u*m : (u+1)*m] }
+	sum := func(v []float32) (s float64) {
+		for _, x := range v {
+			s += float64(x)
+		}
+		return s
+	}
+	if s := sum(row(h/2, w/2)); math.Abs(s-1) > 1e-4 {
+		t.Errorf("the centre's row sums to %.6f, want 1", s)
+	}
+	var line float64 // Σ_d exp(−d²/2σ²) over a line of the lattice: a corner keeps ((line+1)/2)² of line²
+	for d := -50; d <= 50; d++ {
+		line += math.Exp(-float64(d*d) / (2 * c.SurroundSigma * c.SurroundSigma))
+	}
+	if s, want := sum(row(0, 0)), (line+1)*(line+1)/(4*line*line); math.Abs(s-want) > 1e-4 {
+		t.Errorf("the corner's row sums to %.5f, want %.5f", s, want)
+	}
+	centre := row(h/2, w/2)
+	for _, d := range [][2]int{{0, 1}, {1, 1}, {3, 0}, {-2, 5}} {
+		got := float64(centre[c.MapIndex(h/2+d[0], w/2+d[1])] / centre[c.MapIndex(h/2, w/2)])
+		want := math.Exp(-float64(d[0]*d[0]+d[1]*d[1]) / (2 * c.SurroundSigma * c.SurroundSigma))
+		if math.Abs(got-want) > 1e-5 {
+			t.Errorf("offset %v: K/K_centre = %.6f, want %.6f", d, got, want)
+		}
+	}
+	for u := range m {
+		for v := range u {
+			if k[u*m+v] != k[v*m+u] {
+				t.Fatalf("K[%d,%d] = %g, K[%d,%d] = %g: not symmetric", u, v, k[u*m+v], v, u, k[v*m+u])
+			}
+		}
+	}
+	c.SurroundRadius = 4 // a ring: largest at distance 4, exp(−(d − 4)²/2σ²) relative to it
+	k = c.SurroundKernel()
+	if s := sum(row(h/2, w/2)); math.Abs(s-1) > 1e-4 {
+		t.Errorf("ring: the centre's row sums to %.6f, want 1", s)
+	}
+	centre = row(h/2, w/2)
+	for _, d := range [][2]int{{0, 0}, {0, 1}, {3, 3}, {0, 6}, {-5, 5}} {
+		got := float64(centre[c.MapIndex(h/2+d[0], w/2+d[1])] / centre[c.MapIndex(h/2, w/2+4)])
+		r := math.Hypot(float64(d[0]), float64(d[1])) - c.SurroundRadius
+		if want := math.Exp(-r * r / (2 * c.SurroundSigma * c.SurroundSigma)); math.Abs(got-want) > 1e-5 {
+			t.Errorf("ring, offset %v: K/K_ring = %.6f, want %.6f", d, got, want)
+		}
+	}
+}
+
 // TestLocalValidate: each bad key is named; the weight cap bounds a large image.
 func TestLocalValidate(t *testing.T) {
 	for _, c := range []struct {
@@ -229,6 +299,12 @@ func TestLocalValidate(t *testing.T) {
 		{func(c *Config) { c.PoolSigma = -1 }, "pool_sigma"},
 		{func(c *Config) { c.Eps = 0 }, "eps"},
 		{func(c *Config) { c.DecoderLRScale = 0 }, "decoder_lr_scale"},
+		{func(c *Config) { c.Surround = -1 }, "surround"},
+		{func(c *Config) { c.Surround = math.Inf(1) }, "surround"},
+		{func(c *Config) { c.SurroundSigma = 0 }, "surround_sigma"},
+		{func(c *Config) { c.SurroundSigma = math.NaN() }, "surround_sigma"},
+		{func(c *Config) { c.SurroundRadius = -1 }, "surround_radius"},
+		{func(c *Config) { c.Rows, c.Cols, c.Inputs, c.Surround = 96, 96, 96*96, 1 }, "surround inhibition"},
 		{func(c *Config) { c.Rows, c.Cols, c.Inputs, c.Filter, c.Site, c.Stride = 1000, 1000, 1e6, 12, 1, 1 }, "weights"},
 		{func(c *Config) { c.Rows, c.Cols, c.Inputs, c.Filter, c.Site, c.Stride = 600, 600, 360000, 3, 2, 1 }, "map"},
 	} {
