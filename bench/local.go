@@ -12,11 +12,18 @@ import (
 // localOps: the locally connected ops alone — LocalForward, LocalBackwardData and
 // LocalBackwardFilter — and one training step of the locally connected sparse auto-encoder
 // (encoder, decoder, complex cells forward and backward, both filter gradients, the SGD update and
-// the decoder's projection), on the default geometry (48×48 images, 9×9 windows at stride 3 with
+// the decoder's projection; on the default geometry also with the surround inhibition of
+// docs/local.md, μ 60 and λ 1.5: one more [B, 3136]×[3136, 3136] product), on the default geometry (48×48 images, 9×9 windows at stride 3 with
 // 4×4 units each: a 56×56 map, 254,016 weights) and on 64×64 images with 10×10 windows at stride 1
 // and 2×2 units each (a 110×110 map, 1,210,000 weights). Reports GFLOP/s of the ops (2·B·weights
 // each) and samples/s (also as images/s) of the step.
 var localOps = Group{Name: "Local", BackendFirst: true, Cases: localCases()}
+
+// localStep names a training step's config.
+type localStep struct {
+	name string
+	cfg  local.Config
+}
 
 func localCases() []Case {
 	var cases []Case
@@ -49,23 +56,32 @@ func localCases() []Case {
 					b.ReportMetric(2*float64(c.batch)*float64(cfg.Weights())*float64(b.N)/sec/1e9, "GFLOP/s")
 				}})
 		}
-		cases = append(cases, Case{Name: name + "/step", Unit: "samples/s",
-			Run: func(b *testing.B, be kernels.Backend) {
-				m, err := local.New(be, cfg)
-				if err != nil {
-					stop(b, err)
-				}
-				defer m.Free()
-				if err := m.Init(nil, 1); err != nil {
-					stop(b, err)
-				}
-				xs := make([]float32, c.batch*cfg.Inputs)
-				for i := range xs {
-					xs[i] = float32(math.Sin(float64(i)))
-				}
-				trainSteps(b, m, c.batch, xs, nil, 0, 1)
-				b.ReportMetric(float64(c.batch*b.N)/b.Elapsed().Seconds(), "images/s")
-			}})
+		steps := []localStep{{"step", cfg}}
+		if c.side == 48 {
+			ring := cfg
+			ring.Surround, ring.Lambda = 60, 1.5
+			steps = append(steps, localStep{"step-surround", ring})
+		}
+		for _, st := range steps {
+			cfg := st.cfg
+			cases = append(cases, Case{Name: name + "/" + st.name, Unit: "samples/s",
+				Run: func(b *testing.B, be kernels.Backend) {
+					m, err := local.New(be, cfg)
+					if err != nil {
+						stop(b, err)
+					}
+					defer m.Free()
+					if err := m.Init(nil, 1); err != nil {
+						stop(b, err)
+					}
+					xs := make([]float32, c.batch*cfg.Inputs)
+					for i := range xs {
+						xs[i] = float32(math.Sin(float64(i)))
+					}
+					trainSteps(b, m, c.batch, xs, nil, 0, 1)
+					b.ReportMetric(float64(c.batch*b.N)/b.Elapsed().Seconds(), "images/s")
+				}})
+		}
 	}
 	return cases
 }
