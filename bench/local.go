@@ -12,11 +12,12 @@ import (
 // localOps: the locally connected ops alone — LocalForward, LocalBackwardData and
 // LocalBackwardFilter — and one training step of the locally connected sparse auto-encoder
 // (encoder, decoder, complex cells forward and backward, both filter gradients, the SGD update and
-// the decoder's projection; on the default geometry also with the surround inhibition of
-// docs/local.md, μ 60 and λ 1.5: one more [B, 3136]×[3136, 3136] product), on the default geometry (48×48 images, 9×9 windows at stride 3 with
+// the decoder's projection), on the default geometry (48×48 images, 9×9 windows at stride 3 with
 // 4×4 units each: a 56×56 map, 254,016 weights) and on 64×64 images with 10×10 windows at stride 1
-// and 2×2 units each (a 110×110 map, 1,210,000 weights). Reports GFLOP/s of the ops (2·B·weights
-// each) and samples/s (also as images/s) of the step.
+// and 2×2 units each (a 110×110 map, 1,210,000 weights); on the default geometry also the step
+// with the surround inhibition of docs/local.md (μ 60, λ 1.5: one more [B, 3136]×[3136, 3136]
+// product, whose result serves the loss and the gradient). Reports GFLOP/s of the ops
+// (2·B·weights each) and samples/s (also as images/s) of the steps.
 var localOps = Group{Name: "Local", BackendFirst: true, Cases: localCases()}
 
 // localStep names a training step's config.

@@ -23,8 +23,9 @@ every unit of a map has its own --filter × --filter window on the image (window
   loss ½‖x − x̂‖² + λ Σ_cells √(ε + Σ_{u∈cell} w_u z_u²) [+ ½μ Σ_uv K_uv z_u z_v],
 where a complex cell L2-pools a --pool × --pool window of neighbouring units of the map (Gaussian
 weights of σ --pool-sigma; --torus wraps the cells around the map's edges). With --surround μ,
-units inhibit each other over a wider Gaussian K of the map distance (σ --surround-sigma): with the
-pooling's short-range cooperation, a Mexican-hat interaction on the map.
+units inhibit each other over K_uv = exp(−(d_uv − R)²/2σ²) of their distance on the map, a ring of
+radius R (--surround-radius; 0: a Gaussian) and width σ (--surround-sigma): with the pooling's
+short-range cooperation, a Mexican-hat interaction on the map.
 
 The images are --patch × --patch crops of the CC0 photographs embedded in drsae (or --images),
 locally contrast normalized (--lcn-sigma), each with its mean removed. At the end the report
@@ -51,7 +52,8 @@ func localReport(c *useContext, mod model.Module, s *model.Samples) error {
 	fmt.Fprintf(stdout, "½‖x − x̂‖² = %.4g per image (‖x‖² %.4g), penalty Σ√(ε+Σwz²) = %.4g, loss %.4g; active units %.1f%%\n",
 		sums.Mean("recon"), meanSquare(s), sums.Mean("penalty"), sums.Mean("loss"), 100*sums.Mean("active"))
 	if cfg.Surround > 0 {
-		fmt.Fprintf(stdout, "surround inhibition ½ΣK_uv z_u z_v = %.4g (μ = %g, σ = %g units; in the loss)\n", sums.Mean("surround"), cfg.Surround, cfg.SurroundSigma)
+		fmt.Fprintf(stdout, "surround inhibition ½ΣK_uv z_u z_v = %.4g (μ = %g, ring R = %g, σ = %g units; in the loss)\n",
+			sums.Mean("surround"), cfg.Surround, cfg.SurroundRadius, cfg.SurroundSigma)
 	}
 	fmt.Fprintf(stdout, "map %d×%d units (%d window positions × %d), %d weights in each of W and D, %d complex cells\n",
 		h, w, h*w/(cfg.Site*cfg.Site), cfg.Site*cfg.Site, cfg.Weights(), l.Layout.NumPools())

@@ -27,6 +27,17 @@ func TestLocalCommands(t *testing.T) {
 	}
 }
 
+// TestLocalSurround: --surround and its ring reach the saved config, and the report prints the
+// term with its settings.
+func TestLocalSurround(t *testing.T) {
+	m := filepath.Join(t.TempDir(), "ring.safetensors")
+	mustRun(t, "train", "local", "--patch", "24", "--filter", "6", "--stride", "2", "--site", "2",
+		"--train-size", "300", "--test-size", "50", "--epochs", "1", "--quiet",
+		"--surround", "5", "--surround-radius", "3", "--surround-sigma", "1", "--out", m)
+	expect(t, "eval local", mustRun(t, "eval", "--model", m), "surround inhibition ½ΣK_uv z_u z_v = ",
+		"(μ = 5, ring R = 3, σ = 1 units; in the loss)")
+}
+
 // TestPrintDensityWithoutPlaquettes: a column spacing too long for the map leaves no plaquette to
 // count; the report says so instead of a density of 0.
 func TestPrintDensityWithoutPlaquettes(t *testing.T) {

@@ -180,14 +180,15 @@ func (c Config) SurroundKernel() []float32 {
 	h, w := c.MapSize()
 	m, s2 := h*w, 2*c.SurroundSigma*c.SurroundSigma
 	reach := max(h, w)
-	g := func(d2 float64) float64 {
-		d := math.Sqrt(d2) - c.SurroundRadius
-		return math.Exp(-d * d / s2)
+	g := make([]float64, 2*reach*reach+1) // by squared distance
+	for d2 := range g {
+		d := math.Sqrt(float64(d2)) - c.SurroundRadius
+		g[d2] = math.Exp(-d * d / s2)
 	}
 	var norm float64
 	for dy := -reach; dy <= reach; dy++ {
 		for dx := -reach; dx <= reach; dx++ {
-			norm += g(float64(dy*dy + dx*dx))
+			norm += g[dy*dy+dx*dx]
 		}
 	}
 	k := make([]float32, m*m)
@@ -196,8 +197,7 @@ func (c Config) SurroundKernel() []float32 {
 			u := c.MapIndex(r, q)
 			for r2 := range h {
 				for q2 := range w {
-					d2 := float64((r-r2)*(r-r2) + (q-q2)*(q-q2))
-					k[u*m+c.MapIndex(r2, q2)] = float32(g(d2) / norm)
+					k[u*m+c.MapIndex(r2, q2)] = float32(g[(r-r2)*(r-r2)+(q-q2)*(q-q2)] / norm)
 				}
 			}
 		}

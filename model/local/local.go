@@ -114,7 +114,7 @@ type work struct {
 	x, r    kernels.Tensor // [B, H·W]: the images; the residual x̂ − x
 	a, u, z kernels.Tensor // [B, m]: W ⋆ x; max(0, a − b); the code g ⊙ u
 	dz, tmp kernels.Tensor // [B, m]
-	da, kz  kernels.Tensor // [B, m]; kz = z·K, the surround inhibition's field (with one)
+	da, kz  kernels.Tensor // [B, m]; kz = z·K, the surround inhibition's field (nil without one)
 	p, lam  kernels.Tensor // [B, P]: the complex cells; λ/B everywhere
 	ones    kernels.Tensor // [1, B]
 	sums    *model.Scalars
@@ -144,7 +144,11 @@ const evalBytes = 256 << 20
 // one storage block of the device, all of them within 256 MiB.
 func (l *LocalSparseAE) MaxBatch() int {
 	c := l.cfg
-	per := 4 * int64(2*c.Inputs+7*c.Units()+2*l.Layout.NumPools()+1)
+	units := 6 // [B, m] buffers of NewWork
+	if l.surround != nil {
+		units++
+	}
+	per := 4 * int64(2*c.Inputs+units*c.Units()+2*l.Layout.NumPools()+1)
 	block := l.be.Info().MaxBytes / (4 * int64(l.sampleFloats()))
 	return int(max(1, min(evalBytes/per, block)))
 }
@@ -157,12 +161,18 @@ func (l *LocalSparseAE) NewWork(b int) (model.Work, error) {
 		return nil, fmt.Errorf("local: a batch of %d images needs tensors of %s (%d units, %d complex cells, %d pixels per image), more than the %s the %s backend holds in one tensor: lower batch (at most %d)",
 			b, kernels.FormatBytes(bytes), m, p, n, kernels.FormatBytes(l.be.Info().MaxBytes), l.be.Info().Name, l.be.Info().MaxBytes/(4*int64(l.sampleFloats())))
 	}
-	ts, err := model.NewTensors(l.be, []int{b, n}, []int{b, n}, []int{b, m}, []int{b, m}, []int{b, m}, []int{b, m},
-		[]int{b, m}, []int{b, m}, []int{b, p}, []int{b, p}, []int{1, b}, []int{b, m})
+	shapes := [][]int{{b, n}, {b, n}, {b, m}, {b, m}, {b, m}, {b, m}, {b, m}, {b, m}, {b, p}, {b, p}, {1, b}}
+	if l.surround != nil {
+		shapes = append(shapes, []int{b, m})
+	}
+	ts, err := model.NewTensors(l.be, shapes...)
 	if err != nil {
 		return nil, fmt.Errorf("local: buffers for %d images: %w", b, err)
 	}
-	w := &work{x: ts[0], r: ts[1], a: ts[2], u: ts[3], z: ts[4], dz: ts[5], tmp: ts[6], da: ts[7], p: ts[8], lam: ts[9], ones: ts[10], kz: ts[11], all: ts, be: l.be}
+	w := &work{x: ts[0], r: ts[1], a: ts[2], u: ts[3], z: ts[4], dz: ts[5], tmp: ts[6], da: ts[7], p: ts[8], lam: ts[9], ones: ts[10], all: ts, be: l.be}
+	if l.surround != nil {
+		w.kz = ts[11]
+	}
 	if w.sums, err = model.NewScalars(l.be, 4); err != nil {
 		w.Free()
 		return nil, err
