@@ -16,7 +16,10 @@
 #       vendor file if it is not registered, then runs the gpu tests with DRSAE_REQUIRE_GPU=1
 #       through EGL's device platform, the gpu benchmarks, and the bench binary, writing
 #       env.log, gpu-test.log, model-test.log (the models' GPU tests, among them the whole DrSAE
-#       step against the cpu backend), gpu-bench.log, bench.log and summary.txt to OUTDIR.
+#       step against the cpu backend), gpu-bench.log, bench.log and summary.txt to OUTDIR. With
+#       GPU_EPOCHS=1 it also times one epoch of each stage of the convolutional pipeline of
+#       docs/conv.md (layer 1, layer 2, the fine-tuned net (d)) on MNIST with the drsae command, on
+#       the gpu backend and then the cpu backend, into epochs.log: the time per epoch of issue 11.
 #       Exit status: that of the gpu tests, else of the model tests.
 #
 # With this workplace's device tool (the lent machine has no Go and reaches no network):
@@ -24,10 +27,17 @@
 #   bash scripts/gpu-check.sh build                    # here
 #   run(command="bash scripts/gpu-check.sh run $OUT", carry=[".gpucheck"], timeout_s=540)
 #
+# The time per epoch alone (issue 11), skipping what takes long:
+#
+#   run(command="GPU_TEST_RUN=TestInfo GPU_MODEL_TESTS=none GPU_BENCH=none BENCH_FLAGS=none GPU_EPOCHS=1 bash scripts/gpu-check.sh run $OUT", carry=[".gpucheck"], timeout_s=540)
+#
 # Knobs (environment): GPU_TEST_RUN (a -test.run pattern, default all), GPU_TEST_TIMEOUT (300s),
-# GPU_BENCH (a -test.bench pattern for ./gpu, default "." ; "none" skips), BENCH_FLAGS (flags for
-# the bench binary, default "-test.run=^$ -test.bench=. -test.benchtime=20x"), BENCH_TIMEOUT
-# (seconds, default 180).
+# GPU_MODEL_TESTS ("none" skips the model tests), GPU_BENCH (a -test.bench pattern for ./gpu,
+# default "." ; "none" skips), BENCH_FLAGS (flags for the bench binary, default
+# "-test.run=^$ -test.bench=. -test.benchtime=20x"; "none" skips), BENCH_TIMEOUT (seconds, default
+# 180), GPU_EPOCHS (1: the epoch timings), EPOCH_BACKENDS (default "gpu cpu"), EPOCH_FLAGS (extra
+# flags for every drsae command there, e.g. "--train-size 2000" for a smoke test), EPOCH_TIMEOUT
+# (seconds per command, default 150).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -52,7 +62,7 @@ build() {
 	echo "gpu-check: building the gpu and model test binaries"
 	CGO_ENABLED=1 go test -c -o "$dir/bin/gpu.test" ./gpu
 	rm -f "$dir"/bin/model*.test
-	for pkg in model model/drsae model/dict model/lista model/topo; do
+	for pkg in model model/drsae model/dict model/lista model/topo model/conv model/lateral model/local; do
 		CGO_ENABLED=1 go test -c -o "$dir/bin/${pkg//\//-}.test" "./$pkg"
 	done
 	# The model tests read MNIST; the GPU machine has no module cache and no network.
@@ -64,6 +74,8 @@ build() {
 	else
 		echo "gpu-check: MNIST not found in the module cache (run make deps); the model tests that need it will skip"
 	fi
+	echo "gpu-check: building the drsae command"
+	CGO_ENABLED=1 go build -o "$dir/bin/drsae" ./cmd/drsae
 	rm -f "$dir/bin/bench.test"
 	if compgen -G "bench/*_test.go" >/dev/null; then
 		echo "gpu-check: building the bench binary"
@@ -132,7 +144,7 @@ run() {
 	(cd "$root/gpu" && "$dir/bin/gpu.test" -test.v -test.count=1 -test.timeout "${GPU_TEST_TIMEOUT:-300s}" \
 		${GPU_TEST_RUN:+-test.run "$GPU_TEST_RUN"}) >"$out/gpu-test.log" 2>&1 || status=$?
 	local model_status=skipped
-	if [ -x "$dir/bin/model.test" ]; then
+	if [ -x "$dir/bin/model.test" ] && [ "${GPU_MODEL_TESTS:-}" != none ]; then
 		echo "gpu-check: model tests on the gpu backend (and the DrSAE step against cpu)"
 		model_status=0
 		# The same tests make test runs on the gpu backend (GPU_MODEL_TESTS in the Makefile).
@@ -153,12 +165,18 @@ run() {
 			-test.bench "${GPU_BENCH:-.}" -test.benchtime 200x) >"$out/gpu-bench.log" 2>&1 || bench_status=$?
 	fi
 	local bench_bin_status=skipped
-	if [ -x "$dir/bin/bench.test" ]; then
+	if [ -x "$dir/bin/bench.test" ] && [ "${BENCH_FLAGS:-}" != none ]; then
 		echo "gpu-check: bench binary"
 		bench_bin_status=0
 		# shellcheck disable=SC2086 # BENCH_FLAGS is a list of flags
 		(cd "$root/bench" && timeout "${BENCH_TIMEOUT:-180}" "$dir/bin/bench.test" \
 			${BENCH_FLAGS:--test.run=^\$ -test.bench=. -test.benchtime=20x}) >"$out/bench.log" 2>&1 || bench_bin_status=$?
+	fi
+	local epochs_status=skipped
+	if [ "${GPU_EPOCHS:-}" = 1 ]; then
+		echo "gpu-check: one epoch of each convolutional stage, per backend"
+		epochs_status=0
+		epochs "$out/epochs.log" "$dir" || epochs_status=$?
 	fi
 	{
 		echo "gpu tests: exit $status ($(grep -c '^--- FAIL\|^    --- FAIL' "$out/gpu-test.log" || true) failures)"
@@ -168,10 +186,38 @@ run() {
 		grep -E 'SUMMARY|^--- FAIL' "$out/model-test.log" 2>/dev/null || true
 		echo "gpu benchmarks: exit $bench_status"
 		echo "bench binary: exit $bench_bin_status"
+		echo "epoch timings: exit $epochs_status"
+		grep -E '^(== |training took)' "$out/epochs.log" 2>/dev/null || true
 	} >"$out/summary.txt"
 	cat "$out/summary.txt"
 	[ "$status" = 0 ] && [ "$model_status" != 0 ] && [ "$model_status" != skipped ] && status=$model_status
 	return "$status"
+}
+
+# epochs LOG DIR: one epoch of layer 1, layer 2 and the fine-tuned net (d) of docs/conv.md's
+# padded architecture on MNIST, on each of EPOCH_BACKENDS, each stage trained from the one before
+# on the same backend; the drsae command prints "training took …" for each.
+epochs() {
+	local log=$1 dir=$2 tmp be to=${EPOCH_TIMEOUT:-150}
+	tmp=$(mktemp -d)
+	: >"$log"
+	for be in ${EPOCH_BACKENDS:-gpu cpu}; do
+		local common=(--backend "$be" --epochs 1 --quiet)
+		# shellcheck disable=SC2206 # EPOCH_FLAGS is a list of flags
+		common+=(${EPOCH_FLAGS:-})
+		{
+			echo "== $be: layer 1, 32 maps 9×9, padded"
+			DRSAE_MNIST="$dir/mnist" timeout "$to" "$dir/bin/drsae" train conv "${common[@]}" --lambda 0.5 --pad 4 \
+				--out "$tmp/$be-conv1.safetensors" &&
+				echo "== $be: layer 2, 128 maps 5×5" &&
+				DRSAE_MNIST="$dir/mnist" timeout "$to" "$dir/bin/drsae" train conv "${common[@]}" --below "$tmp/$be-conv1.safetensors" \
+					--maps 128 --filter 5 --lambda 0.2 --out "$tmp/$be-conv2.safetensors" &&
+				echo "== $be: (d) fine-tuned net" &&
+				DRSAE_MNIST="$dir/mnist" timeout "$to" "$dir/bin/drsae" train convnet "${common[@]}" --features "$tmp/$be-conv2.safetensors" \
+					--lr-decay 2e-5 --average 0.9995 --shift 2 --out "$tmp/$be-net.safetensors"
+		} >>"$log" 2>&1 || { echo "== $be: stopped, exit $?" >>"$log"; rm -rf "$tmp"; return 1; }
+	done
+	rm -rf "$tmp"
 }
 
 case "$mode" in
