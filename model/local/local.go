@@ -253,13 +253,15 @@ func (l *LocalSparseAE) Loss(mw model.Work, _ int) (model.Sums, error) {
 	s := model.Sums{N: w.Size()}
 	loss := v[0]/2 + l.cfg.Lambda*v[1]
 	if l.surround != nil {
-		s.Set("surround", v[3]/2)
 		loss += l.cfg.Surround * v[3] / 2
 	}
 	s.Set("loss", loss)
 	s.Set("recon", v[0]/2)
 	s.Set("penalty", v[1])
 	s.Set("active", v[2]/float64(l.cfg.Units()))
+	if l.surround != nil {
+		s.Set("surround", v[3]/2)
+	}
 	return s, nil
 }
 
