@@ -402,7 +402,7 @@ func TestRecipe(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := a.cfg.(*drsae.Config)
-	want := model.TrainConfig{Batch: 20, Momentum: 0, LR: 5e-3, LRDecay: 5e-7, LRRestart: true, PretrainEpochs: 100, Epochs: 1000, Patience: 100, ProjectEvery: 5}
+	want := model.TrainConfig{Batch: 20, Momentum: 0, LR: 0.05, LRDecay: 5e-7, LRRestart: false, PretrainEpochs: 100, Epochs: 1000, Patience: 100, ProjectEvery: 5}
 	got := a.tc
 	if got.Batch != want.Batch || got.Momentum != want.Momentum || got.LR != want.LR || got.LRDecay != want.LRDecay ||
 		got.LRRestart != want.LRRestart || got.PretrainEpochs != want.PretrainEpochs || got.Epochs != want.Epochs ||
