@@ -191,10 +191,7 @@ func (t *Trainer) Run(ctx context.Context, train, valid *Samples) error {
 		}
 		epoch, phase := t.State.Epoch+1, t.State.Phase
 		epochStart := time.Now()
-		offset := 0
-		if last && len(m.Phases()) == 2 {
-			offset = cfg.PretrainEpochs
-		}
+		offset := t.runEpoch(0)
 		perm := data.Permutation(train.N(), epochSeed(cfg.Seed, pi, epoch))
 		shifts := rand.New(rand.NewPCG(epochSeed(cfg.Seed, pi, epoch), 0x5417f7))
 		flips := rand.New(rand.NewPCG(epochSeed(cfg.Seed, pi, epoch), 0xf11b5))
@@ -210,7 +207,7 @@ func (t *Trainer) Run(ctx context.Context, train, valid *Samples) error {
 		}
 		for step := 1; step <= steps; step++ {
 			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("stopped in the %s phase, epoch %d, step %d: %w", phase, epoch, step, err)
+				return fmt.Errorf("stopped in the %s phase, epoch %d, step %d: %w", phase, offset+epoch, step, err)
 			}
 			train.Gather(perm[(step-1)*cfg.Batch:step*cfg.Batch], x, y)
 			if cfg.Flip {
@@ -372,7 +369,16 @@ func (t *Trainer) failed(epoch, step int, l Sums, err error) error {
 		terms += fmt.Sprintf("%s %g, ", mt.Name, mt.Value)
 	}
 	return fmt.Errorf("%s phase, epoch %d, step %d: %w (%slearning rate %g); training stopped",
-		t.State.Phase, epoch, step, err, terms, t.LR())
+		t.State.Phase, t.runEpoch(epoch), step, err, terms, t.LR())
+}
+
+// runEpoch numbers epoch of the current phase as the progress lines do, from the start of the run:
+// a two-phase module's last phase follows the pre-training epochs.
+func (t *Trainer) runEpoch(epoch int) int {
+	if n := len(t.Module.Phases()); n == 2 && t.phaseIndex() == n-1 {
+		return epoch + t.Config.PretrainEpochs
+	}
+	return epoch
 }
 
 // project applies every parameter's constraint (to vals[i] instead of the Value when given).

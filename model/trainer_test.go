@@ -326,6 +326,24 @@ func TestTrainerNotFinite(t *testing.T) {
 	if back.State.Epoch != 1 {
 		t.Errorf("checkpoint at epoch %d, want 1", back.State.Epoch)
 	}
+
+	// In a two-phase run the error numbers the epoch from the start of the run, as the progress
+	// lines do: the first epoch of the second phase after 2 of pre-training is epoch 3.
+	m = newMean(t, be, meanConfig{Inputs: 2, Phases: 2})
+	tc.PretrainEpochs = 2
+	if tr, err = model.NewTrainer(m, tc); err != nil {
+		t.Fatal(err)
+	}
+	tr.OnEpoch = func(model.Epoch) error {
+		if tr.State.Phase != m.Phases()[0] || tr.State.Epoch == 2 {
+			tr.Config.LR = 1e38
+		}
+		return nil
+	}
+	err = tr.Run(context.Background(), meanSamples(2, 32, 1), nil)
+	if !errors.Is(err, model.ErrNotFinite) || !strings.Contains(err.Error(), "phase, epoch 3, step") {
+		t.Fatalf("two phases: err = %v, want ErrNotFinite naming epoch 3 of the run", err)
+	}
 }
 
 // TestTrainerResume: resuming from a checkpoint is exact, for SGD with momentum and for Adam,
