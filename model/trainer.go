@@ -291,7 +291,7 @@ func (t *Trainer) Run(ctx context.Context, train, valid *Samples) error {
 				t.swapAverage()
 			}
 			if cfg.Patience > 0 && epoch-t.State.BestEpoch >= cfg.Patience {
-				t.State.StopReason = fmt.Sprintf("early stop: no better validation %s in %d epochs since epoch %d", m.Criterion(), cfg.Patience, t.State.BestEpoch)
+				t.State.StopReason = fmt.Sprintf("early stop: no better validation %s in %d epochs since %s", m.Criterion(), cfg.Patience, t.LastPhaseEpoch(t.State.BestEpoch))
 				r.Stop = true
 			}
 		}
@@ -370,6 +370,17 @@ func (t *Trainer) failed(epoch, step int, l Sums, err error) error {
 	}
 	return fmt.Errorf("%s phase, epoch %d, step %d: %w (%slearning rate %g); training stopped",
 		t.State.Phase, t.runEpoch(epoch), step, err, terms, t.LR())
+}
+
+// LastPhaseEpoch names epoch e of the last phase (where the best validation is kept) as the
+// progress lines number it, from the start of the run, and by its number within the phase when
+// that differs: the number that --epochs takes to train that far again.
+func (t *Trainer) LastPhaseEpoch(e int) string {
+	ph := t.Module.Phases()
+	if len(ph) != 2 || t.Config.PretrainEpochs == 0 {
+		return fmt.Sprintf("epoch %d", e)
+	}
+	return fmt.Sprintf("epoch %d (%d of the %s phase)", e+t.Config.PretrainEpochs, e, ph[1])
 }
 
 // runEpoch numbers epoch of the current phase as the progress lines do, from the start of the run:

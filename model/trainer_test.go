@@ -452,3 +452,25 @@ func TestTrainerShift(t *testing.T) {
 		}
 	}
 }
+
+// TestLastPhaseEpoch: the best epoch is named as the progress lines number it, and by its number
+// within the last phase (what --epochs takes) when a pre-training phase comes first.
+func TestLastPhaseEpoch(t *testing.T) {
+	be := modeltest.Backend(t)
+	tc := meanTrain()
+	for _, c := range []struct {
+		phases, pre int
+		want        string
+	}{{1, 0, "epoch 3"}, {2, 0, "epoch 3"}, {2, 2, "epoch 5 (3 of the second phase)"}} {
+		m := newMean(t, be, meanConfig{Inputs: 2, Phases: c.phases})
+		tc.PretrainEpochs = c.pre
+		tr, err := model.NewTrainer(m, tc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tr.LastPhaseEpoch(3); got != c.want {
+			t.Errorf("%d phases, %d pre-training epochs: %q, want %q", c.phases, c.pre, got, c.want)
+		}
+		tr.Free()
+	}
+}
