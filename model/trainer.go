@@ -376,20 +376,29 @@ func (t *Trainer) failed(epoch, step int, l Sums, err error) error {
 // progress lines number it, from the start of the run, and by its number within the phase when
 // that differs: the number that --epochs takes to train that far again.
 func (t *Trainer) LastPhaseEpoch(e int) string {
-	ph := t.Module.Phases()
-	if len(ph) != 2 || t.Config.PretrainEpochs == 0 {
+	off := t.lastPhaseOffset()
+	if off == 0 {
 		return fmt.Sprintf("epoch %d", e)
 	}
-	return fmt.Sprintf("epoch %d (%d of the %s phase)", e+t.Config.PretrainEpochs, e, ph[1])
+	ph := t.Module.Phases()
+	return fmt.Sprintf("epoch %d (%d of the %s phase)", e+off, e, ph[len(ph)-1])
 }
 
-// runEpoch numbers epoch of the current phase as the progress lines do, from the start of the run:
-// a two-phase module's last phase follows the pre-training epochs.
+// runEpoch numbers epoch of the current phase as the progress lines do, from the start of the run.
 func (t *Trainer) runEpoch(epoch int) int {
-	if n := len(t.Module.Phases()); n == 2 && t.phaseIndex() == n-1 {
-		return epoch + t.Config.PretrainEpochs
+	if t.phaseIndex() == len(t.Module.Phases())-1 {
+		return epoch + t.lastPhaseOffset()
 	}
 	return epoch
+}
+
+// lastPhaseOffset is the number of epochs before the last phase: a two-phase module's last phase
+// follows the pre-training epochs.
+func (t *Trainer) lastPhaseOffset() int {
+	if len(t.Module.Phases()) == 2 {
+		return t.Config.PretrainEpochs
+	}
+	return 0
 }
 
 // project applies every parameter's constraint (to vals[i] instead of the Value when given).

@@ -363,7 +363,7 @@ func runTraining(tr *model.Trainer, ck *cliKind, d *samples, out string, opt run
 	}
 	fmt.Fprintf(stdout, "stopped: %s\n", tr.State.StopReason)
 	if tr.State.HasBest && d.valid.N() > 0 {
-		fmt.Fprintf(stdout, "best validation %s %.4g (%s)\n", m.Criterion(), tr.State.Best, tr.LastPhaseEpoch(tr.State.BestEpoch))
+		fmt.Fprintf(stdout, "best validation %s %.4g at %s\n", m.Criterion(), tr.State.Best, tr.LastPhaseEpoch(tr.State.BestEpoch))
 	}
 	if ck.report != nil && d.test.N() > 0 {
 		fmt.Fprintf(stdout, "on %d test samples (%s):\n", d.test.N(), d.test.Name)
