@@ -37,6 +37,7 @@ const goTestNames = `
 	BenchmarkConvStep/cpu/256x256/B8/K64
 	BenchmarkDrSAEStep/B256-784-400-T11/cpu
 	BenchmarkDrSAEStep/B50-784-400-T11/cpu
+	BenchmarkDrSAEStep/B10-784-400-T11/cpu
 	BenchmarkDrSAEStep/B50-784-200-T5/cpu
 	BenchmarkDrSAEStep/B256-784-200-T5/cpu
 	BenchmarkGemm/cpu/64

@@ -75,47 +75,109 @@ func (be *Backend) gemmFast(kern *gemmKernel, transA, transB bool, m, n, k int, 
 		kern.product(be, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	if beta != 1 {
-		be.parallelFor(m, m*n, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				row := c[i*ldc : i*ldc+n]
-				if beta == 0 {
-					clear(row)
-					continue
-				}
-				for j := range row {
-					row[j] *= beta
-				}
-			}
-		})
-	}
+	be.scaleC(beta, m, n, c, ldc)
 	if alpha == 0 || k == 0 || m == 0 || n == 0 {
 		return
 	}
-	be.gemmBlocked(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
+	be.gemmBlocked(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, nil)
+}
+
+// scaleC sets C = β·C (C = 0 for β = 0, whatever it held).
+func (be *Backend) scaleC(beta float32, m, n int, c []float32, ldc int) {
+	if beta == 1 {
+		return
+	}
+	be.parallelFor(m, m*n, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row := c[i*ldc : i*ldc+n]
+			if beta == 0 {
+				clear(row)
+				continue
+			}
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+	})
+}
+
+// prepackB packs op(B) [k, n] whole, as gemmBlocked packs it block by block, for products with
+// m rows that use one B many times in a row: the recurrent encoder's S, T−1 times forward and
+// again backward, whose packing (a transpose, forward) costs about what the product by a
+// minibatch of 10 rows does. It returns nil where gemmSlices would not run gemmBlocked (small
+// products, a kernel with a product of its own); gemmPacked then packs as usual. Release the
+// result with putBuf.
+func (be *Backend) prepackB(transB bool, m, n, k int, b []float32, ldb int) []float32 {
+	kern := be.gemm
+	if kern.product != nil || m*n*k < gemmSmall || m <= 0 || n <= 0 || k <= 0 {
+		return nil
+	}
+	nr, kc, nc := kern.nr, blockSize(k, gemmKC, 1), blockSize(n, gemmNC, kern.nr)
+	slabs := ceilDiv(n, nr)
+	dst := getBuf(slabs * nr * k)
+	be.parallelFor(slabs, slabs*nr*k, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			j0 := t * nr
+			jc := j0 / nc * nc
+			for pc := 0; pc < k; pc += kc {
+				kb := min(kc, k-pc)
+				off := packedPanel(jc, pc, n, k, nc, nr) + (j0-jc)*kb
+				packB(dst[off:off+nr*kb], transB, b, ldb, pc, kb, j0, min(nr, n-j0), nr)
+			}
+		}
+	})
+	return dst
+}
+
+// packedPanel is where prepackB puts the panel of block (jc, pc): after the whole panels of the
+// earlier column blocks (nc columns each, all k rows) and the earlier row blocks of this one.
+func packedPanel(jc, pc, n, k, nc, nr int) int {
+	return jc*k + ceilDiv(min(nc, n-jc), nr)*nr*pc
+}
+
+// gemmPacked is gemmSlices(false, transB, …) with op(B) packed beforehand by prepackB (for the
+// same transB, m, n, k and B); with pre nil it is gemmSlices. The sums are the same, in the
+// same order, as gemmSlices's.
+func (be *Backend) gemmPacked(pre []float32, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if pre == nil {
+		be.gemmSlices(false, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	be.scaleC(beta, m, n, c, ldc)
+	if alpha != 0 {
+		be.gemmBlocked(be.gemm, false, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, pre)
+	}
 }
 
 // gemmBlocked: C += α·op(A)·op(B). For each block, A and B are first packed (padded with zeros
 // to whole slivers, in parallel), then its mr×nr tiles are shared among the threads;
-// every tile of C is written by one goroutine in a fixed order of sums.
-func (be *Backend) gemmBlocked(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+// every tile of C is written by one goroutine in a fixed order of sums. pre, if not nil, is
+// op(B) packed whole by prepackB, and B is not packed again.
+func (be *Backend) gemmBlocked(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, pre []float32) {
 	mr, nr := kern.mr, kern.nr
 	kc := blockSize(k, gemmKC, 1)
 	mc := blockSize(m, gemmMC, mr)
 	nc := blockSize(n, gemmNC, nr)
-	pa, pb := getBuf(mc*kc), getBuf(kc*nc)
+	pa := getBuf(mc * kc)
 	defer putBuf(pa)
-	defer putBuf(pb)
+	var pb []float32
+	if pre == nil {
+		pb = getBuf(kc * nc)
+		defer putBuf(pb)
+	}
 	for jc := 0; jc < n; jc += nc {
 		nb := min(nc, n-jc)
 		slabsB := ceilDiv(nb, nr)
 		for pc := 0; pc < k; pc += kc {
 			kb := min(kc, k-pc)
+			if pre != nil {
+				pb = pre[packedPanel(jc, pc, n, k, nc, nr):]
+			}
 			for ic := 0; ic < m; ic += mc {
 				mb := min(mc, m-ic)
 				slabsA := ceilDiv(mb, mr)
 				packsB := 0
-				if ic == 0 { // B's panel is packed once and used by every block of A.
+				if ic == 0 && pre == nil { // B's panel is packed once and used by every block of A.
 					packsB = slabsB
 				}
 				be.parallelFor(slabsA+packsB, (slabsA*mr+packsB*nr)*kb, func(lo, hi int) {

@@ -72,3 +72,50 @@ func checkGemmFast(t *testing.T, name string, be *Backend, kern *gemmKernel, r *
 		}
 	}
 }
+
+// TestGemmPackedSameBits checks that a product by a B packed beforehand (prepackB, as the
+// recurrent encoder packs S once for its T−1 products) gives the bits of the product that packs
+// B itself, for every blocked kernel, both op(B), several row counts of A, β = 0 over NaN and
+// β = 1, and sizes with several row and column blocks of B and partial slivers.
+func TestGemmPackedSameBits(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, kern := range gemmKernels() {
+		be := New()
+		be.gemm = kern
+		for _, s := range [][2]int{{400, 400}, {37, 600}, {4100, 3}, {4100, 300}, {16, 1}, {5, 5}} {
+			n, k := s[0], s[1]
+			for _, tB := range []bool{false, true} {
+				ldb := n
+				if tB {
+					ldb = k
+				}
+				b := randSlice(r, k*n)
+				for _, m := range []int{1, 7, 10, 50} {
+					pre := be.prepackB(tB, m, n, k, b, ldb)
+					if pre == nil && kern.product == nil && m*n*k >= gemmSmall {
+						t.Fatalf("%s: no packing for %d×%d×%d", kern.name, m, n, k)
+					}
+					for _, beta := range []float32{0, 1} {
+						a, c0 := randSlice(r, m*k), randSlice(r, m*n)
+						if beta == 0 {
+							for i := range c0 {
+								c0[i] = float32(math.NaN())
+							}
+						}
+						want, got := append([]float32(nil), c0...), append([]float32(nil), c0...)
+						be.gemmSlices(false, tB, m, n, k, 1, a, k, b, ldb, beta, want, n)
+						be.gemmPacked(pre, tB, m, n, k, 1, a, k, b, ldb, beta, got, n)
+						for i := range want {
+							if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+								t.Fatalf("%s %d×%d×%d tB=%v β=%v: C[%d] = %v, packing itself %v", kern.name, m, n, k, tB, beta, i, got[i], want[i])
+							}
+						}
+					}
+					if pre != nil {
+						putBuf(pre)
+					}
+				}
+			}
+		}
+	}
+}

@@ -15,6 +15,12 @@ func (be *Backend) ShrinkRecurrence(zs, code, c, s, theta kernels.Tensor, nonNeg
 	kernels.CheckNoAlias(op, sameStorage, []string{"zs", "code", "c", "s", "theta"}, zs, code, c, s, theta)
 	zd, cod, cd, sd, td := data(op, zs), data(op, code), data(op, c), data(op, s), data(op, theta)
 	n := b * m
+	var pre []float32 // Sᵀ packed once for the T−1 products
+	if steps > 2 {
+		if pre = be.prepackB(true, b, m, m, sd, m); pre != nil {
+			defer putBuf(pre)
+		}
+	}
 	for t := 1; t <= steps; t++ {
 		dst := cod
 		if t < steps {
@@ -22,7 +28,7 @@ func (be *Backend) ShrinkRecurrence(zs, code, c, s, theta kernels.Tensor, nonNeg
 		}
 		be.parallelFor(n, memoryWork(n), func(lo, hi int) { copy(dst[lo:hi], cd[lo:hi]) })
 		if t > 1 {
-			be.gemmSlices(false, true, b, m, m, 1, zd[(t-2)*n:(t-1)*n], m, sd, m, 1, dst, m) // += z^{t−1}·Sᵀ
+			be.gemmPacked(pre, true, b, m, m, 1, zd[(t-2)*n:(t-1)*n], m, sd, m, 1, dst, m) // += z^{t−1}·Sᵀ
 		}
 		be.parallelFor(b, memoryWork(n), func(lo, hi int) {
 			for r := lo; r < hi; r++ {
@@ -54,6 +60,12 @@ func (be *Backend) ShrinkRecurrenceBackward(g, gsum, gsign, delta, zs, code, s k
 		first = getBuf(n)
 		defer putBuf(first)
 	}
+	var pre []float32 // S packed once for the T−1 products
+	if steps > 2 {
+		if pre = be.prepackB(false, b, m, m, sd, m); pre != nil {
+			defer putBuf(pre)
+		}
+	}
 	zeros := getBuf(m)
 	defer putBuf(zeros)
 	clear(zeros)
@@ -67,7 +79,7 @@ func (be *Backend) ShrinkRecurrenceBackward(g, gsum, gsign, delta, zs, code, s k
 		gt, z := at(t), cod
 		if t < steps {
 			z = zd[(t-1)*n : t*n]
-			be.gemmSlices(false, false, b, m, m, 1, at(t+1), m, sd, m, 0, gt, m) // δ^t = g^{t+1}·S
+			be.gemmPacked(pre, false, b, m, m, 1, at(t+1), m, sd, m, 0, gt, m) // δ^t = g^{t+1}·S
 		} else if t > 1 {
 			be.parallelFor(n, memoryWork(n), func(lo, hi int) { copy(gt[lo:hi], dd[lo:hi]) })
 		} else {

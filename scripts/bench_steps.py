@@ -144,7 +144,7 @@ def topo_step(B, n=144, side=16, lam=0.5, eps=1e-4, sigma=1.5, window=5):
 
 cases = []
 if which in ("all", "drsae"):
-    for B, m, T in ((256, 400, 11), (50, 400, 11), (50, 200, 5), (256, 200, 5)):
+    for B, m, T in ((256, 400, 11), (50, 400, 11), (10, 400, 11), (50, 200, 5), (256, 200, 5)):
         cases.append(("DrSAEStep/B%d-784-%d-T%d" % (B, m, T), drsae_step(B, m, T)))
 if which in ("all", "lista"):
     for T in (1, 3, 10):
