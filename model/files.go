@@ -291,8 +291,8 @@ func decodeCheckpoint(js []byte) (*Saved, error) {
 }
 
 // SaveCheckpoint writes the module's parameters, the optimizer's state, the best and average
-// parameters, the module's own state and the schedule and state of training to path, as one
-// file written atomically. The file is also a model that LoadModel reads.
+// parameters (and, once the run has ended, its last epoch's), the module's own state and the
+// schedule and state of training to path, as one file written atomically. The file is also a model that LoadModel reads.
 func (t *Trainer) SaveCheckpoint(path string) error {
 	m := t.Module
 	names, _ := Params(Trainable(m.Params()))
@@ -310,6 +310,7 @@ func (t *Trainer) SaveCheckpoint(path string) error {
 	}
 	add("best.", t.best)
 	add("average.", t.avg)
+	add("last.", t.last)
 	if s, ok := m.(Stateful); ok && err == nil {
 		var st []NamedTensor
 		st, err = s.State()
@@ -326,7 +327,7 @@ func (t *Trainer) SaveCheckpoint(path string) error {
 		return fmt.Errorf("save %s: %v", path, err)
 	}
 	st := t.State
-	st.HasBest, st.HasAverage = t.best != nil, t.avg != nil
+	st.HasBest, st.HasAverage, st.HasLast = t.best != nil, t.avg != nil, t.last != nil
 	js, err := json.Marshal(checkpointJSON{Format: FormatVersion, Config: cfg, Train: t.Config, State: st})
 	if err != nil {
 		return fmt.Errorf("save %s: %v", path, err)
@@ -348,7 +349,7 @@ func LoadCheckpoint(be kernels.Backend, path string) (*Trainer, error) {
 	fail := func(err error) error { return fmt.Errorf("checkpoint %s: %v", path, err) }
 	m, ts, err := loadModule(be, path, s, func(name string) bool {
 		prefix, _, ok := strings.Cut(name, ".")
-		return ok && slices.Contains([]string{"velocity", "adam_m", "adam_v", "best", "average", "state"}, prefix)
+		return ok && slices.Contains([]string{"velocity", "adam_m", "adam_v", "best", "average", "last", "state"}, prefix)
 	})
 	if err != nil {
 		return nil, err
@@ -395,6 +396,11 @@ func restore(m Module, tc TrainConfig, st TrainState, ts map[string]HostTensor) 
 	if err == nil && st.HasAverage {
 		if t.avg, err = t.copies(); err == nil {
 			err = load("average.", t.avg)
+		}
+	}
+	if err == nil && st.HasLast {
+		if t.last, err = t.copies(); err == nil {
+			err = load("last.", t.last)
 		}
 	}
 	if sf, ok := m.(Stateful); ok && err == nil {

@@ -162,6 +162,7 @@ type TrainState struct {
 	Seconds      float64 `json:"seconds"`       // training time so far
 	HasBest      bool    `json:"has_best"`      // an epoch of the last phase has been kept as the best
 	HasAverage   bool    `json:"has_average"`   // the parameter average has started
+	HasLast      bool    `json:"has_last"`      // ended in the last phase: the last epoch's parameters are kept beside the best
 	Best         float64 `json:"best"`          // the lowest validation criterion so far
 	BestEpoch    int     `json:"best_epoch"`    // the epoch of the last phase that reached it
 	StopReason   string  `json:"stop_reason,omitempty"`

@@ -49,6 +49,7 @@ type Trainer struct {
 	works *Works
 	best  []kernels.Tensor // trainable parameters at the best epoch; nil until one
 	avg   []kernels.Tensor // their moving average; nil until it starts
+	last  []kernels.Tensor // the last epoch's, once a run that ended put the best in their place
 }
 
 // NewTrainer prepares a run of m (initialized or loaded) from the start.
@@ -84,7 +85,8 @@ func (t *Trainer) Free() {
 	t.works.Free()
 	FreeTensors(be, t.best...)
 	FreeTensors(be, t.avg...)
-	t.best, t.avg = nil, nil
+	FreeTensors(be, t.last...)
+	t.best, t.avg, t.last = nil, nil, nil
 }
 
 // LR is the learning rate of the next step.
@@ -186,7 +188,9 @@ func (t *Trainer) Run(ctx context.Context, train, valid *Samples) error {
 		pi := t.phaseIndex()
 		last := pi == len(m.Phases())-1
 		if t.State.Epoch >= t.phaseEpochs(pi) {
-			t.nextPhase()
+			if err := t.nextPhase(); err != nil {
+				return err
+			}
 			continue
 		}
 		epoch, phase := t.State.Epoch+1, t.State.Phase
@@ -303,7 +307,9 @@ func (t *Trainer) Run(ctx context.Context, train, valid *Samples) error {
 			r.Stop = true
 		}
 		if r.Stop {
-			t.finish()
+			if err := t.finish(); err != nil {
+				return err
+			}
 		}
 		var extra []Metric
 		if !noValid {
@@ -324,7 +330,9 @@ func (t *Trainer) Run(ctx context.Context, train, valid *Samples) error {
 			}
 		}
 		if !r.Stop && epoch >= t.phaseEpochs(pi) {
-			t.nextPhase()
+			if err := t.nextPhase(); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -416,28 +424,77 @@ func project(ps []*Param, vals []kernels.Tensor) {
 
 // nextPhase moves to the next phase (the optimizer restarts from rest: the loss changes), or to
 // done.
-func (t *Trainer) nextPhase() {
+func (t *Trainer) nextPhase() error {
 	phases := t.Module.Phases()
 	if i := t.phaseIndex(); i+1 < len(phases) && t.Config.Epochs > 0 {
-		t.State.Phase, t.State.Epoch, t.State.PhaseSamples = phases[i+1], 0, 0
-		t.opt.Reset()
-		t.State.OptSteps = 0
-		return
+		t.enterPhase(phases[i+1])
+		return nil
 	}
-	t.finish()
+	return t.finish()
 }
 
-// finish ends training with the best parameters in the module.
-func (t *Trainer) finish() {
+// enterPhase starts phase p at its first epoch, the optimizer at rest.
+func (t *Trainer) enterPhase(p string) {
+	t.State.Phase, t.State.Epoch, t.State.PhaseSamples = p, 0, 0
+	t.opt.Reset()
+	t.State.OptSteps = 0
+}
+
+// finish ends training with the best parameters in the module; a run that ends in the last phase
+// keeps its last epoch's parameters beside them, for Continue.
+func (t *Trainer) finish() error {
 	if t.best != nil && t.phaseIndex() == len(t.Module.Phases())-1 {
+		var err error
+		if t.last, err = t.copies(); err != nil {
+			return err
+		}
 		for i, p := range Trainable(t.Module.Params()) {
 			t.Module.Backend().Copy(p.Value, t.best[i])
 		}
+		t.State.HasLast = true
 	}
 	if t.State.StopReason == "" {
 		t.State.StopReason = "all epochs done"
 	}
 	t.State.Phase = PhaseDone
+	return nil
+}
+
+// Continue reopens a run that has ended, for more training under t.Config — more epochs, a
+// longer patience, a new deadline — so that it goes on as a run with that schedule from the
+// start would have: one that ended in the last phase gets its last epoch's parameters back in
+// place of the best (exact reports whether the checkpoint it came from kept them: those written
+// before 2026-12-07 did not, and the run then goes on from its best epoch), one that ended after
+// pre-training enters the last phase. reopened is false, and nothing changes, when the run has
+// not ended or t.Config would end it again at once.
+func (t *Trainer) Continue() (reopened, exact bool) {
+	phases := t.Module.Phases()
+	last := phases[len(phases)-1]
+	switch {
+	case t.State.Phase != PhaseDone:
+		return false, false
+	case !t.State.HasBest: // ended with pre-training
+		if len(phases) < 2 || t.Config.Epochs == 0 {
+			return false, false
+		}
+		t.enterPhase(last)
+		t.State.StopReason = ""
+		return true, true
+	}
+	e := t.State.Epoch
+	if e >= t.Config.Epochs || (t.Config.Patience > 0 && e-t.State.BestEpoch >= t.Config.Patience) {
+		return false, false
+	}
+	if t.last != nil {
+		for i, p := range Trainable(t.Module.Params()) {
+			t.Module.Backend().Copy(p.Value, t.last[i])
+		}
+		FreeTensors(t.Module.Backend(), t.last...)
+		t.last, t.State.HasLast = nil, false
+		exact = true
+	}
+	t.State.Phase, t.State.StopReason = last, ""
+	return true, exact
 }
 
 // copies allocates tensors shaped like the trainable parameters, holding their values.

@@ -474,3 +474,111 @@ func TestLastPhaseEpoch(t *testing.T) {
 		tr.Free()
 	}
 }
+
+// TestTrainerContinue: a run that has ended and is continued with a schedule that allows more —
+// a longer patience after an early stop, epochs after pre-training only, from its checkpoint —
+// ends exactly as the run with that schedule from the start: the same last epoch's parameters
+// (which the ended run keeps beside its best ones), the same optimizer state and training state.
+func TestTrainerContinue(t *testing.T) {
+	be := modeltest.Backend(t)
+	train, valid := meanSamples(2, 32, 5), meanSamples(2, 16, 0) // validation gets worse
+	for _, c := range []struct {
+		name        string
+		phases      int
+		short, long func(*model.TrainConfig)
+		wantReason  string
+	}{
+		{"patience", 1, func(tc *model.TrainConfig) { tc.Patience = 2 }, func(tc *model.TrainConfig) { tc.Patience = 4 }, "early stop"},
+		{"pretraining", 2, func(tc *model.TrainConfig) { tc.Epochs = 0 }, func(tc *model.TrainConfig) { tc.Epochs = 3 }, "all epochs done"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tc := meanTrain()
+			tc.Epochs, tc.LR, tc.Momentum = 10, 0.05, 0.5
+			if c.phases == 2 {
+				tc.PretrainEpochs = 2
+			}
+			newModule := func() model.Module { return newMean(t, be, meanConfig{Inputs: 2, Phases: c.phases}) }
+			long := tc
+			c.long(&long)
+			// The training loss of every epoch, which follows the parameters from epoch to epoch.
+			losses := func(tr *model.Trainer) map[string]float64 {
+				l := map[string]float64{}
+				tr.OnEpoch = func(e model.Epoch) error {
+					l[fmt.Sprint(e.Phase, " epoch ", e.Epoch)] = e.Train.Mean("loss")
+					return nil
+				}
+				return l
+			}
+			straight, err := model.NewTrainer(newModule(), long)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := losses(straight)
+			if err := straight.Run(context.Background(), train, valid); err != nil {
+				t.Fatal(err)
+			}
+
+			short := tc
+			c.short(&short)
+			first, err := model.NewTrainer(newModule(), short)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ck := filepath.Join(t.TempDir(), "m.checkpoint.safetensors")
+			first.Checkpoint = ck
+			if err := first.Run(context.Background(), train, valid); err != nil {
+				t.Fatal(err)
+			}
+			if first.State.Phase != model.PhaseDone || !strings.Contains(first.State.StopReason, c.wantReason) {
+				t.Fatalf("short run: state %+v, want it ended (%s)", first.State, c.wantReason)
+			}
+			resumed, err := model.LoadCheckpoint(be, ck)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if reopened, _ := resumed.Continue(); reopened {
+				t.Fatal("Continue reopened a run whose schedule has not changed")
+			}
+			resumed.Config = long
+			if reopened, exact := resumed.Continue(); !reopened || !exact {
+				t.Fatalf("Continue with the longer schedule: reopened %v, exact %v", reopened, exact)
+			}
+			got := losses(resumed)
+			if err := resumed.Run(context.Background(), train, valid); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) == 0 {
+				t.Fatal("the continued run trained no epoch")
+			}
+			for e, l := range got {
+				if l != want[e] {
+					t.Fatalf("%s: training loss %v, straight %v", e, l, want[e])
+				}
+			}
+			for _, tr := range []*model.Trainer{straight, resumed} {
+				if tr.State.Phase != model.PhaseDone {
+					t.Fatalf("state %+v: not ended", tr.State)
+				}
+			}
+			a, b := straight.State, resumed.State
+			a.Seconds, b.Seconds = 0, 0
+			if a != b {
+				t.Fatalf("states differ:\nstraight %+v\ncontinued %+v", a, b)
+			}
+			// The best parameters are in the modules; reopening both once more (a patience and
+			// epochs without end) brings back the last epoch's, which must match too.
+			if got, want := param(t, resumed.Module), param(t, straight.Module); got[0] != want[0] || got[1] != want[1] {
+				t.Fatalf("best parameters %v, straight %v", got, want)
+			}
+			for _, tr := range []*model.Trainer{straight, resumed} {
+				tr.Config.Patience, tr.Config.Epochs = 0, 100
+				if reopened, exact := tr.Continue(); !reopened || !exact {
+					t.Fatalf("reopened %v, exact %v", reopened, exact)
+				}
+			}
+			if got, want := param(t, resumed.Module), param(t, straight.Module); got[0] != want[0] || got[1] != want[1] {
+				t.Errorf("last epoch's parameters %v, straight %v", got, want)
+			}
+		})
+	}
+}

@@ -85,7 +85,8 @@ Files: --out (a .safetensors file; its JSON config beside it, .json) holds the m
 validation epoch so far, which eval, encode and show read; beside it NAME.checkpoint.safetensors,
 written as one file after every epoch, holds everything to --resume from. A resumed run takes the
 model, the schedule and the data from the checkpoint: a flag may only repeat its value there,
-except --epochs, --patience and --max-time. Ctrl-C or SIGTERM stops after the current minibatch.`
+except --epochs, --patience and --max-time; a run that has ended goes on from its last epoch when
+they allow more. Ctrl-C or SIGTERM stops after the current minibatch.`
 
 // trainArgs are a train command line, parsed and checked as far as it can be before the data load.
 type trainArgs struct {
@@ -314,9 +315,10 @@ func resumeTrain(k *model.Kind, ck *cliKind, path, out string, set map[string]bo
 			copyField(&tr.Config, f)
 		}
 	}
-	phases := tr.Module.Phases()
-	if tr.State.Phase == model.PhaseDone && set["epochs"] && tr.State.Epoch < tr.Config.Epochs {
-		tr.State.Phase, tr.State.StopReason = phases[len(phases)-1], "" // more epochs asked for
+	// A run that ended goes on where the schedule now allows it (more epochs, a longer patience,
+	// a new --max-time), from its last epoch.
+	if reopened, exact := tr.Continue(); reopened && !exact {
+		fmt.Fprintf(stderr, "resuming %s: the run had ended and this checkpoint, written before drsae kept the last epoch's parameters, has only the best epoch's: training goes on from those\n", path)
 	}
 	fmt.Fprintf(stderr, "resuming %s: %s phase, %d epochs done, best validation %s %.4g\n",
 		path, tr.State.Phase, tr.State.Epoch, tr.Module.Criterion(), tr.State.Best)
