@@ -26,15 +26,15 @@ run: build
 
 # The paper's net (784-400-10, T=11) by the recipe of docs/drsae.md: the schedule chosen on the
 # 50k/10k split (the authors' minibatch of 10, plain SGD and slow decay, 60 discriminative epochs,
-# parameter average), fitted on all 60,000 digits; 1.04% test error (the paper: 1.08%), about
-# 12 minutes on 2 CPU cores (--max-time keeps a slower machine under 15, with the last epoch's model).
+# parameter average), fitted on all 60,000 digits; 1.04% test error (the paper: 1.08%) in 11 min 28 s
+# on 2 Zen 3 cores (--max-time keeps a slower machine under 15, with the last epoch's model).
 reproduce: build
 	./drsae train drsae --units 400 --T 11 --pretrain-epochs 5 --epochs 60 --batch 10 --momentum 0 \
 	  --lr 0.05 --lr-decay 5e-7 --average 0.9995 --train-size 60000 --valid-size 0 --max-time 14m \
 	  --out runs/drsae-paper.safetensors
 	./drsae eval --model runs/drsae-paper.safetensors
 	@echo "The authors' own schedule, ./drsae train drsae --recipe paper, reached 1.15% and 1.33% (seeds 1, 2;"
-	@echo "about 1 h 30 min of training on one core of a 2-core Zen 3 each); docs/drsae.md has the study."
+	@echo "1 h 42 min and 1 h 26 min of training on one core of a 2-core Zen 3); docs/drsae.md has the study."
 
 # Static checks, the whole test suite (CPU and GPU backends, the GPU through EGL on whatever
 # OpenGL driver is present — Mesa llvmpipe on a machine without a GPU), the GLFW context under a

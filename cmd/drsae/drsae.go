@@ -22,7 +22,7 @@ validation digits), by SGD through the T steps. Inputs are scaled to unit L2 nor
 
 Defaults: the paper's net, 784-400-10 with T = 11, its loss weights and constraints, with a short
 schedule (1 + up to 60 epochs). make run trains a smaller net in under 15 minutes on 2 CPU cores
-(--units 200 --T 5: about 2% test error); make reproduce runs the recipe that reaches 1.19%
+(--units 200 --T 5: about 2% test error); make reproduce runs the recipe that reaches 1.04%
 (docs/drsae.md); --recipe paper starts from the authors' own, much longer schedule.`
 
 func drsaeReport(c *useContext, mod model.Module, s *model.Samples) error {
