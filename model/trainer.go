@@ -464,8 +464,8 @@ func (t *Trainer) finish() error {
 // longer patience, a new deadline — so that it goes on as a run with that schedule from the
 // start would have: one that ended in the last phase gets its last epoch's parameters back in
 // place of the best (exact reports whether the checkpoint it came from kept them: those written
-// before 2026-12-07 did not, and the run then goes on from its best epoch), one that ended after
-// pre-training enters the last phase. reopened is false, and nothing changes, when the run has
+// before 2026-12-07 did not, and the run then goes on from its best epoch), one that ended in
+// pre-training finishes it or, if it was whole, enters the last phase. reopened is false, and nothing changes, when the run has
 // not ended or t.Config would end it again at once.
 func (t *Trainer) Continue() (reopened, exact bool) {
 	phases := t.Module.Phases()
@@ -473,11 +473,17 @@ func (t *Trainer) Continue() (reopened, exact bool) {
 	switch {
 	case t.State.Phase != PhaseDone:
 		return false, false
-	case !t.State.HasBest: // ended with pre-training
-		if len(phases) < 2 || t.Config.Epochs == 0 {
+	case !t.State.HasBest: // ended in pre-training, its parameters the last epoch's
+		switch {
+		case len(phases) < 2:
+			return false, false
+		case t.State.Epoch < t.Config.PretrainEpochs: // stopped early (the time budget)
+			t.State.Phase = phases[0]
+		case t.Config.Epochs > 0:
+			t.enterPhase(last)
+		default:
 			return false, false
 		}
-		t.enterPhase(last)
 		t.State.StopReason = ""
 		return true, true
 	}

@@ -487,9 +487,11 @@ func TestTrainerContinue(t *testing.T) {
 		phases      int
 		short, long func(*model.TrainConfig)
 		wantReason  string
+		deadline    bool // the short run stops on the time budget after its first epoch
 	}{
-		{"patience", 1, func(tc *model.TrainConfig) { tc.Patience = 2 }, func(tc *model.TrainConfig) { tc.Patience = 4 }, "early stop"},
-		{"pretraining", 2, func(tc *model.TrainConfig) { tc.Epochs = 0 }, func(tc *model.TrainConfig) { tc.Epochs = 3 }, "all epochs done"},
+		{"patience", 1, func(tc *model.TrainConfig) { tc.Patience = 2 }, func(tc *model.TrainConfig) { tc.Patience = 4 }, "early stop", false},
+		{"pretraining", 2, func(tc *model.TrainConfig) { tc.Epochs = 0 }, func(tc *model.TrainConfig) { tc.Epochs = 3 }, "all epochs done", false},
+		{"deadline in pretraining", 2, func(*model.TrainConfig) {}, func(*model.TrainConfig) {}, "time budget", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tc := meanTrain()
@@ -526,6 +528,9 @@ func TestTrainerContinue(t *testing.T) {
 			}
 			ck := filepath.Join(t.TempDir(), "m.checkpoint.safetensors")
 			first.Checkpoint = ck
+			if c.deadline {
+				first.Deadline = time.Now()
+			}
 			if err := first.Run(context.Background(), train, valid); err != nil {
 				t.Fatal(err)
 			}
@@ -536,12 +541,14 @@ func TestTrainerContinue(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if reopened, _ := resumed.Continue(); reopened {
-				t.Fatal("Continue reopened a run whose schedule has not changed")
+			if reopened, _ := resumed.Continue(); reopened != c.deadline {
+				t.Fatalf("Continue with the schedule unchanged: reopened %v (only a run stopped by the time budget goes on)", reopened)
 			}
-			resumed.Config = long
-			if reopened, exact := resumed.Continue(); !reopened || !exact {
-				t.Fatalf("Continue with the longer schedule: reopened %v, exact %v", reopened, exact)
+			if !c.deadline {
+				resumed.Config = long
+				if reopened, exact := resumed.Continue(); !reopened || !exact {
+					t.Fatalf("Continue with the longer schedule: reopened %v, exact %v", reopened, exact)
+				}
 			}
 			got := losses(resumed)
 			if err := resumed.Run(context.Background(), train, valid); err != nil {
