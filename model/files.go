@@ -292,7 +292,8 @@ func decodeCheckpoint(js []byte) (*Saved, error) {
 
 // SaveCheckpoint writes the module's parameters, the optimizer's state, the best and average
 // parameters (and, once the run has ended, its last epoch's), the module's own state and the
-// schedule and state of training to path, as one file written atomically. The file is also a model that LoadModel reads.
+// schedule and state of training to path, as one file written atomically. The file is also a
+// model that LoadModel reads.
 func (t *Trainer) SaveCheckpoint(path string) error {
 	m := t.Module
 	names, _ := Params(Trainable(m.Params()))

@@ -294,7 +294,7 @@ func (t *Trainer) Run(ctx context.Context, train, valid *Samples) error {
 			if t.avg != nil {
 				t.swapAverage()
 			}
-			if cfg.Patience > 0 && epoch-t.State.BestEpoch >= cfg.Patience {
+			if patienceSpent(cfg, t.State.BestEpoch, epoch) {
 				t.State.StopReason = fmt.Sprintf("early stop: no better validation %s in %d epochs since %s", m.Criterion(), cfg.Patience, t.LastPhaseEpoch(t.State.BestEpoch))
 				r.Stop = true
 			}
@@ -460,6 +460,12 @@ func (t *Trainer) finish() error {
 	return nil
 }
 
+// patienceSpent reports whether c's early stopping ends the last phase after its epoch e, the
+// best validation having been at epoch best.
+func patienceSpent(c TrainConfig, best, e int) bool {
+	return c.Patience > 0 && e-best >= c.Patience
+}
+
 // Continue reopens a run that has ended, for more training under t.Config — more epochs, a
 // longer patience, a new deadline — so that it goes on as a run with that schedule from the
 // start would have: one that ended in the last phase gets its last epoch's parameters back in
@@ -487,8 +493,7 @@ func (t *Trainer) Continue() (reopened, exact bool) {
 		t.State.StopReason = ""
 		return true, true
 	}
-	e := t.State.Epoch
-	if e >= t.Config.Epochs || (t.Config.Patience > 0 && e-t.State.BestEpoch >= t.Config.Patience) {
+	if t.State.Epoch >= t.Config.Epochs || patienceSpent(t.Config, t.State.BestEpoch, t.State.Epoch) {
 		return false, false
 	}
 	if t.last != nil {

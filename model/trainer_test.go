@@ -476,7 +476,8 @@ func TestLastPhaseEpoch(t *testing.T) {
 }
 
 // TestTrainerContinue: a run that has ended and is continued with a schedule that allows more —
-// a longer patience after an early stop, epochs after pre-training only, from its checkpoint —
+// a longer patience after an early stop, epochs after pre-training only, or (with the schedule
+// unchanged) a run the time budget stopped in pre-training, each from its checkpoint —
 // ends exactly as the run with that schedule from the start: the same last epoch's parameters
 // (which the ended run keeps beside its best ones), the same optimizer state and training state.
 func TestTrainerContinue(t *testing.T) {
