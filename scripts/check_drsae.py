@@ -28,3 +28,10 @@ for _ in range(cfg['T']):
 logits = (z / np.sqrt(cfg['norm_eps'] + (z*z).sum(1, keepdims=True))) @ C.T
 err = (logits.argmax(1) != y).sum()
 print(f"{path}: {err} errors of {len(y)} = {100*err/len(y):.2f}%; L0 {(z > 0).sum(1).mean():.1f}")
+# The paper's two populations, from the parameters alone: the angle between E's row and D's column
+# per unit, part-units below 0.5 rad, categorical units above 0.7, and their share of Σ‖Cᵢ‖².
+cos = (E * D.T).sum(1) / (np.linalg.norm(E, axis=1) * np.linalg.norm(D, axis=0))
+ang = np.arccos(np.clip(cos, -1, 1)); c2 = (C * C).sum(0)
+part, cat = ang < 0.5, ang > 0.7
+print(f"units: {part.sum()} part-units, {cat.sum()} categorical, {(~part & ~cat).sum()} between; "
+      f"share of Σ‖Cᵢ‖²: part {100*c2[part].sum()/c2.sum():.1f}%, categorical {100*c2[cat].sum()/c2.sum():.1f}%")

@@ -7,9 +7,6 @@ import (
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 )
 
 // HistogramOptions label a histogram.
@@ -60,9 +57,7 @@ func Histogram(values []float64, opt HistogramOptions) (image.Image, error) {
 		p.Y.Label.Text = "count"
 	}
 	p.Add(h)
-	c := vgimg.New(vg.Length(opt.Width)*vg.Inch/72, vg.Length(opt.Height)*vg.Inch/72)
-	p.Draw(draw.New(c))
-	return c.Image(), nil
+	return render(p, opt.Width, opt.Height), nil
 }
 
 func sortFloats(a []float64) { sort.Float64s(a) }

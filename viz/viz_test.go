@@ -1,6 +1,7 @@
 package viz
 
 import (
+	"image"
 	"image/color"
 	"image/png"
 	"os"
@@ -82,4 +83,61 @@ func TestHistogramSavePNG(t *testing.T) {
 	if err := SavePNG(filepath.Join(t.TempDir(), "no", "such", "dir.png"), img); err == nil {
 		t.Error("no error saving into a missing folder")
 	}
+}
+
+func TestScatterBeside(t *testing.T) {
+	a, err := Scatter([]float64{0.1, 0.4, 1.2}, []float64{0.2, 0.3, 1.5}, ScatterOptions{Title: "units", XMin: 0, XMax: 1.6, Marks: []float64{0.5, 0.7}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Scatter([]float64{0, 1}, []float64{1, 0}, ScatterOptions{Width: 200, Height: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The points are drawn: the glyphs' blue appears, and more of it for more points.
+	if na, nb := bluePixels(a), bluePixels(b); nb == 0 || na <= nb {
+		t.Errorf("blue pixels: %d for 3 points, %d for 2", na, nb)
+	}
+	both := Beside(a, b)
+	wa, wb := a.Bounds().Dx(), b.Bounds().Dx()
+	if both.Bounds().Dx() != wa+wb || both.Bounds().Dy() != max(a.Bounds().Dy(), b.Bounds().Dy()) {
+		t.Fatalf("Beside: %v from %v and %v", both.Bounds(), a.Bounds(), b.Bounds())
+	}
+	// Each panel lands at its offset: compare a few pixels of each with the original.
+	for _, p := range []image.Point{{0, 0}, {wa / 2, a.Bounds().Dy() / 2}, {wa - 1, a.Bounds().Dy() - 1}} {
+		if got, want := both.At(p.X, p.Y), a.At(a.Bounds().Min.X+p.X, a.Bounds().Min.Y+p.Y); !sameColor(got, want) {
+			t.Errorf("left panel at %v: %v, want %v", p, got, want)
+		}
+	}
+	for _, p := range []image.Point{{0, 0}, {wb / 2, b.Bounds().Dy() / 2}} {
+		if got, want := both.At(wa+p.X, p.Y), b.At(b.Bounds().Min.X+p.X, b.Bounds().Min.Y+p.Y); !sameColor(got, want) {
+			t.Errorf("right panel at %v: %v, want %v", p, got, want)
+		}
+	}
+	// Below the shorter panel: white.
+	if got := both.At(wa+1, b.Bounds().Dy()+1); !sameColor(got, color.White) {
+		t.Errorf("under the short panel: %v, want white", got)
+	}
+	if _, err := Scatter(nil, nil, ScatterOptions{}); err == nil {
+		t.Error("no error for an empty scatter plot")
+	}
+}
+
+func sameColor(a, b color.Color) bool {
+	r1, g1, b1, a1 := a.RGBA()
+	r2, g2, b2, a2 := b.RGBA()
+	return r1 == r2 && g1 == g2 && b1 == b2 && a1 == a2
+}
+
+func bluePixels(img image.Image) int {
+	n := 0
+	for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y++ {
+		for x := img.Bounds().Min.X; x < img.Bounds().Max.X; x++ {
+			r, _, b, _ := img.At(x, y).RGBA()
+			if b > r+0x4000 {
+				n++
+			}
+		}
+	}
+	return n
 }

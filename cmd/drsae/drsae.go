@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"image"
 	"math"
 	"sort"
 
@@ -61,9 +62,10 @@ func drsaeReport(c *useContext, mod model.Module, s *model.Samples) error {
 }
 
 // drsaeShow draws the rows of E and the columns of D sorted by their angle, part-units first;
-// S (diagonal included, colours clipped at the 99th percentile of the off-diagonal); and the
-// histogram of the encoder–decoder angles (part-units below 0.5 rad, categorical units above 0.7
-// after discriminative training).
+// S (diagonal included, colours clipped at the 99th percentile of the off-diagonal); the
+// histogram of the encoder–decoder angles; and the paper's figure of the two populations,
+// ‖(S−I)ᵢ‖ and ‖Cᵢ‖ against the angle per unit (part-units below 0.5 rad, categorical units above
+// 0.7 after discriminative training).
 func drsaeShow(c *useContext, mod model.Module, prefix string) ([]string, error) {
 	m := mod.(*drsae.DrSAE)
 	cfg := m.Config().(*drsae.Config)
@@ -71,14 +73,15 @@ func drsaeShow(c *useContext, mod model.Module, prefix string) ([]string, error)
 	if err != nil {
 		return nil, err
 	}
-	angles, err := drsae.Angles(m)
+	units, err := drsae.Units(m)
 	if err != nil {
 		return nil, err
 	}
 	n, u := cfg.Inputs, cfg.Units
+	angles, rec, cls := make([]float64, u), make([]float64, u), make([]float64, u)
 	order := make([]int, u)
-	for i := range order {
-		order[i] = i
+	for i, x := range units {
+		order[i], angles[i], rec[i], cls[i] = i, x.Angle, x.Recurrent, x.Class
 	}
 	sort.SliceStable(order, func(a, b int) bool { return angles[order[a]] < angles[order[b]] })
 	enc, dec := viz.Rows(p["E"].Data, u, n), viz.Cols(p["D"].Data, n, u)
@@ -86,34 +89,54 @@ func drsaeShow(c *useContext, mod model.Module, prefix string) ([]string, error)
 	for i, j := range order {
 		sortedE[i], sortedD[i] = enc[j], dec[j]
 	}
-	var written []string
 	h, w := imageShape(cfg.Rows, cfg.Cols, n)
 	cols := int(math.Ceil(math.Sqrt(float64(u))))
-	for name, tiles := range map[string][][]float32{"encoder.png": sortedE, "decoder.png": sortedD} {
-		if err := viz.SavePNG(prefix+name, viz.Grid(tiles, h, w, cols, viz.GridOptions{})); err != nil {
+	pics := map[string]image.Image{
+		"encoder.png": viz.Grid(sortedE, h, w, cols, viz.GridOptions{}),
+		"decoder.png": viz.Grid(sortedD, h, w, cols, viz.GridOptions{}),
+	}
+	s := p["S"].Data
+	clip := viz.Percentile(s, 99, func(i int) bool { return i/u != i%u })
+	pics["S.png"] = viz.HeatMap(s, u, u, viz.HeatMapOptions{Clip: clip})
+	if pics["angles.png"], err = viz.Histogram(angles, viz.HistogramOptions{
+		Title:  fmt.Sprintf("angle between encoder row and decoder column (%d units)", u),
+		XLabel: "angle (radians)", Bins: 40, Min: 0, Max: math.Pi / 2,
+	}); err != nil {
+		return nil, err
+	}
+	var panels []image.Image
+	for _, y := range []struct {
+		v            []float64
+		title, label string
+	}{{rec, "incoming recurrent connections", "‖row i of S − I‖"}, {cls, "outgoing classification connections", "‖column i of C‖"}} {
+		img, err := viz.Scatter(angles, y.v, viz.ScatterOptions{
+			Title: fmt.Sprintf("%s (%d units)", y.title, u), XLabel: "angle between encoder row and decoder column (radians)", YLabel: y.label,
+			XMin: 0, XMax: math.Pi / 2, Marks: []float64{drsae.PartAngle, drsae.CategoricalAngle},
+		})
+		if err != nil {
+			return nil, err
+		}
+		panels = append(panels, img)
+	}
+	pics["units.png"] = viz.Beside(panels...)
+	var written []string
+	for name, img := range pics {
+		if err := viz.SavePNG(prefix+name, img); err != nil {
 			return nil, err
 		}
 		written = append(written, prefix+name)
 	}
-	s := p["S"].Data
-	clip := viz.Percentile(s, 99, func(i int) bool { return i/u != i%u })
-	if err := viz.SavePNG(prefix+"S.png", viz.HeatMap(s, u, u, viz.HeatMapOptions{Clip: clip})); err != nil {
-		return nil, err
-	}
-	hist, err := viz.Histogram(angles, viz.HistogramOptions{
-		Title:  fmt.Sprintf("angle between encoder row and decoder column (%d units)", u),
-		XLabel: "angle (radians)", Bins: 40, Min: 0, Max: math.Pi / 2,
-	})
-	if err != nil {
-		return nil, err
-	}
-	if err := viz.SavePNG(prefix+"angles.png", hist); err != nil {
-		return nil, err
-	}
-	part, cat := drsae.UnitKinds(angles)
-	fmt.Fprintf(stdout, "units: %d part-units (angle < 0.5 rad), %d categorical (> 0.7 rad), %d between\n", part, cat, u-part-cat)
 	sort.Strings(written)
-	return append(written, prefix+"S.png", prefix+"angles.png"), nil
+	part, mid, cat := drsae.GroupUnits(units)
+	fmt.Fprintf(stdout, "units: %d part-units (angle < %g rad), %d categorical (> %g rad), %d between\n", part.N, drsae.PartAngle, cat.N, drsae.CategoricalAngle, mid.N)
+	fmt.Fprintf(stdout, "%-12s %6s %16s %12s %16s\n", "", "units", "median ‖(S−I)ᵢ‖", "median ‖Cᵢ‖", "share of Σ‖Cᵢ‖²")
+	for _, g := range []struct {
+		name string
+		g    drsae.UnitGroup
+	}{{"part", part}, {"between", mid}, {"categorical", cat}} {
+		fmt.Fprintf(stdout, "%-12s %6d %16.3f %12.3f %15.1f%%\n", g.name, g.g.N, g.g.Recurrent, g.g.Class, 100*g.g.ClassShare)
+	}
+	return written, nil
 }
 
 // imageShape is the picture shape of a filter of n values: rows×cols when known, else a row.

@@ -196,7 +196,7 @@ func TestDrsaeCommands(t *testing.T) {
 	}
 	pics := filepath.Join(dir, "pics")
 	mustRun(t, "show", "--model", m, "--out", pics)
-	for _, p := range []string{"encoder.png", "decoder.png", "S.png", "angles.png"} {
+	for _, p := range []string{"encoder.png", "decoder.png", "S.png", "angles.png", "units.png"} {
 		if fi, err := os.Stat(filepath.Join(pics, "m-"+p)); err != nil || fi.Size() == 0 {
 			t.Errorf("show did not write %s: %v", p, err)
 		}

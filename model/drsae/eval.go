@@ -2,6 +2,7 @@ package drsae
 
 import (
 	"math"
+	"sort"
 
 	"github.com/drsae/drsae/kernels"
 	"github.com/drsae/drsae/model"
@@ -72,43 +73,102 @@ func Evaluate(m *DrSAE, works *model.Works, s *model.Samples, batch int) (Eval, 
 	return ev, err
 }
 
-// Angles returns, per unit i, the angle between its encoder row E[i,:] and decoder column
-// D[:,i] (π/2 when either is zero). After discriminative training the paper finds part-units
-// below 0.5 rad and categorical units above 0.7 rad.
-func Angles(m *DrSAE) ([]float64, error) {
+// Unit is one hidden unit's place on the paper's continuum from part-units to categorical units
+// (Rolfe & LeCun 2013, the figure "the hidden units differentiate into two populations": ‖(S−I)ᵢ‖
+// and ‖Cᵢ‖ against the angle, a dense cloud of part-units at small angles with weak connections
+// and a tail of categorical units towards large angles with strong ones).
+type Unit struct {
+	Angle     float64 // between the encoder row E[i,:] and the decoder column D[:,i], radians (π/2 when either is 0)
+	Recurrent float64 // ‖(S − I)[i,:]‖, the incoming recurrent connections
+	Class     float64 // ‖C[:,i]‖, the outgoing classification connections
+}
+
+// Units measures every hidden unit of m (on the host, from its parameters).
+func Units(m *DrSAE) ([]Unit, error) {
 	p, err := model.HostParams(m)
 	if err != nil {
 		return nil, err
 	}
-	n, u := m.cfg.Inputs, m.cfg.Units
-	e, d := p["E"].Data, p["D"].Data
-	out := make([]float64, u)
-	for i := range u {
-		var dot, ne, nd float64
+	n, u, k := m.cfg.Inputs, m.cfg.Units, m.cfg.Classes
+	e, s, d, c := p["E"].Data, p["S"].Data, p["D"].Data, p["C"].Data
+	out := make([]Unit, u)
+	for i := range out {
+		var dot, ne, nd, rs, cs float64
 		for j := range n {
 			a, b := float64(e[i*n+j]), float64(d[j*u+i])
 			dot += a * b
 			ne += a * a
 			nd += b * b
 		}
-		if ne == 0 || nd == 0 {
-			out[i] = math.Pi / 2
-			continue
+		for j := range u {
+			v := float64(s[i*u+j])
+			if j == i {
+				v--
+			}
+			rs += v * v
 		}
-		out[i] = math.Acos(math.Max(-1, math.Min(1, dot/math.Sqrt(ne*nd))))
+		for j := range k {
+			cs += float64(c[j*u+i]) * float64(c[j*u+i])
+		}
+		out[i] = Unit{Angle: math.Pi / 2, Recurrent: math.Sqrt(rs), Class: math.Sqrt(cs)}
+		if ne > 0 && nd > 0 {
+			out[i].Angle = math.Acos(math.Max(-1, math.Min(1, dot/math.Sqrt(ne*nd))))
+		}
 	}
 	return out, nil
 }
 
-// UnitKinds counts the part-units (angle below 0.5 rad) and categorical units (above 0.7 rad)
-// among angles, the paper's two populations.
-func UnitKinds(angles []float64) (part, categorical int) {
-	for _, a := range angles {
-		if a < 0.5 {
-			part++
-		} else if a > 0.7 {
-			categorical++
+// The paper's heuristic thresholds on the angle (its footnote: they "fail to reflect the
+// continuum" but single out the extremes).
+const (
+	PartAngle        = 0.5 // part-units below
+	CategoricalAngle = 0.7 // categorical units above
+)
+
+// UnitGroup summarizes the units of one kind: how many, the medians of their ‖(S−I)ᵢ‖ and
+// ‖Cᵢ‖, and their share of the classifier's weight Σᵢ‖Cᵢ‖².
+type UnitGroup struct {
+	N                int
+	Recurrent, Class float64
+	ClassShare       float64
+}
+
+// GroupUnits splits units by the thresholds into part-units, the units between and the
+// categorical units, and summarizes each group.
+func GroupUnits(units []Unit) (part, between, categorical UnitGroup) {
+	var rec, cls [3][]float64
+	var share [3]float64
+	var total float64
+	for _, x := range units {
+		g := 1
+		if x.Angle < PartAngle {
+			g = 0
+		} else if x.Angle > CategoricalAngle {
+			g = 2
+		}
+		rec[g], cls[g] = append(rec[g], x.Recurrent), append(cls[g], x.Class)
+		share[g] += x.Class * x.Class
+		total += x.Class * x.Class
+	}
+	var out [3]UnitGroup
+	for g := range out {
+		out[g] = UnitGroup{N: len(rec[g]), Recurrent: median(rec[g]), Class: median(cls[g])}
+		if total > 0 {
+			out[g].ClassShare = share[g] / total
 		}
 	}
-	return part, categorical
+	return out[0], out[1], out[2]
+}
+
+// median is the median of v (it sorts v), 0 when v is empty.
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	sort.Float64s(v)
+	h := len(v) / 2
+	if len(v)%2 == 1 {
+		return v[h]
+	}
+	return (v[h-1] + v[h]) / 2
 }

@@ -97,10 +97,10 @@ func TestDrSAEResume(t *testing.T) {
 	}
 }
 
-// TestAngles: at initialization every encoder row is α times its decoder column (angle 0); a row
-// turned orthogonal to its column measures π/2; UnitKinds counts them as part-units and as
-// categorical units.
-func TestAngles(t *testing.T) {
+// TestUnits: at initialization every encoder row is α times its decoder column (angle 0); a row
+// turned orthogonal to its column measures π/2; ‖(S−I)ᵢ‖ leaves out S's identity and ‖Cᵢ‖ is a
+// column's norm; GroupUnits splits at the paper's thresholds and sums the classifier's weight.
+func TestUnits(t *testing.T) {
 	be := modeltest.Backend(t)
 	cfg := DefaultConfig()
 	cfg.Inputs, cfg.Rows, cfg.Cols, cfg.Units, cfg.Classes, cfg.T = 4, 0, 0, 3, 2, 2
@@ -111,17 +111,28 @@ func TestAngles(t *testing.T) {
 	defer m.Free()
 	be.Upload(m.d.Value, []float32{1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0}) // D [4,3]: columns e0, e1, e2
 	be.Upload(m.e.Value, []float32{2, 0, 0, 0, 0, 0, 0, 3, 0, 1, 1, 0}) // rows 2e0, 3e3, e1+e2
-	a, err := Angles(m)
+	be.Upload(m.s.Value, []float32{1, 0.3, 0.4, 0, 1, 0, 0, 0, 3})      // (S−I) rows: 0.5, 0, 2
+	be.Upload(m.c.Value, []float32{3, 0, 1, 4, 0, 0})                   // C columns: 5, 0, 1
+	units, err := Units(m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []float64{0, math.Pi / 2, math.Pi / 4}
-	for i := range want {
-		if math.Abs(a[i]-want[i]) > 1e-6 {
-			t.Errorf("angle of unit %d = %g, want %g", i, a[i], want[i])
+	want := []Unit{{0, 0.5, 5}, {math.Pi / 2, 0, 0}, {math.Pi / 4, 2, 1}}
+	for i, w := range want {
+		g := units[i]
+		if math.Abs(g.Angle-w.Angle) > 1e-6 || math.Abs(g.Recurrent-w.Recurrent) > 1e-6 || math.Abs(g.Class-w.Class) > 1e-6 {
+			t.Errorf("unit %d = %+v, want %+v", i, g, w)
 		}
 	}
-	if part, cat := UnitKinds(a); part != 1 || cat != 2 {
-		t.Errorf("UnitKinds = %d part, %d categorical; want 1 and 2", part, cat)
+	part, mid, cat := GroupUnits(units)
+	close := func(a, b float64) bool { return math.Abs(a-b) < 1e-6 }
+	if part.N != 1 || !close(part.Recurrent, 0.5) || !close(part.Class, 5) || !close(part.ClassShare, 25.0/26) {
+		t.Errorf("part-units %+v, want 1 unit, 0.5, 5, 25/26", part)
+	}
+	if mid.N != 0 || mid.ClassShare != 0 {
+		t.Errorf("between %+v, want none", mid)
+	}
+	if cat.N != 2 || !close(cat.Recurrent, 1) || !close(cat.Class, 0.5) || !close(cat.ClassShare, 1.0/26) {
+		t.Errorf("categorical %+v, want 2 units, medians 1 and 0.5, 1/26", cat)
 	}
 }
