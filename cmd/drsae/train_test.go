@@ -195,7 +195,7 @@ func TestDrsaeCommands(t *testing.T) {
 		t.Errorf("codes %v, labels %d", s, len(ts["labels"].Data))
 	}
 	pics := filepath.Join(dir, "pics")
-	mustRun(t, "show", "--model", m, "--out", pics)
+	expect(t, "show", mustRun(t, "show", "--model", m, "--out", pics), "part-units (angle < 0.5 rad)", "share of Σ‖Cᵢ‖²", "categorical ")
 	for _, p := range []string{"encoder.png", "decoder.png", "S.png", "angles.png", "units.png"} {
 		if fi, err := os.Stat(filepath.Join(pics, "m-"+p)); err != nil || fi.Size() == 0 {
 			t.Errorf("show did not write %s: %v", p, err)
