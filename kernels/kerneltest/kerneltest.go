@@ -75,12 +75,13 @@ type suite struct {
 	family string
 }
 
-// run runs one case as a subtest with its own seeded generator. big cases are the largest size
-// of a family and are skipped with -short. An unexpected panic fails the case, not the binary.
+// run runs one case as a subtest with its own seeded generator. big cases — the largest size of
+// a family, or the variants past the first of a long case — are skipped with -short. An
+// unexpected panic fails the case, not the binary.
 func (s *suite) run(name string, big bool, f func(c *tc)) {
 	s.t.Run(name, func(t *testing.T) {
 		if big && testing.Short() {
-			t.Skip("largest size: skipped with -short")
+			t.Skip("a large or long case: skipped with -short")
 		}
 		c := newCase(t, s.b, s.family+"/"+name)
 		defer c.free()
