@@ -11,7 +11,7 @@ import (
 func testGemm(s *suite) {
 	sizes := []struct {
 		m, n, k   int
-		big, long bool // long: -short runs its first α, β only
+		big, long bool // long: -short runs NN and TN with the first α, β only
 	}{
 		{1, 1, 1, false, false},
 		{1, 7, 33, false, false},
@@ -36,7 +36,7 @@ func testGemm(s *suite) {
 					continue // the largest size with β = 0 only
 				}
 				name := fmt.Sprintf("%dx%dx%d/%s%s/alpha=%g,beta=%g", sz.m, sz.n, sz.k, tname(tr.a), tname(tr.b), sc.alpha, sc.beta)
-				s.run(name, sz.big || sz.long && si > 0, func(c *tc) {
+				s.run(name, sz.big || sz.long && (si > 0 || tr.b), func(c *tc) {
 					m, n, k := sz.m, sz.n, sz.k
 					ashape, bshape := []int{m, k}, []int{k, n}
 					if tr.a {
