@@ -163,6 +163,32 @@ func TestHelperLateToken(t *testing.T) {
 	}
 }
 
+// TestHelperTakenBack: a range posted to a helper that has not begun it (here: not started at
+// all, as a helper the OS has descheduled) is run by the poster's finish, once; the helper,
+// started afterwards, skips it and runs the next range posted to it; a range the helper has
+// begun is waited for, not run again.
+func TestHelperTakenBack(t *testing.T) {
+	h := &helper{wake: make(chan struct{}, 1)}
+	var ran [3]atomic.Int32
+	count := func(i int) func(lo, hi int) { return func(lo, hi int) { ran[i].Add(int32(hi - lo)) } }
+	h.post(count(0), 0, 1)
+	h.finish() // no helper runs: the poster takes the range back
+	if got := ran[0].Load(); got != 1 || h.done.Load() != 1 {
+		t.Fatalf("taken back: ran %d times, done %d", got, h.done.Load())
+	}
+	go h.run()
+	started, release := make(chan struct{}), make(chan struct{})
+	h.post(func(lo, hi int) { close(started); <-release; ran[1].Add(int32(hi - lo)) }, 0, 2)
+	<-started // the helper has begun the second range: finish must wait for it
+	go func() { time.Sleep(2 * time.Millisecond); close(release) }()
+	h.finish()
+	h.post(count(2), 0, 3)
+	h.wait()
+	if a, b, c := ran[0].Load(), ran[1].Load(), ran[2].Load(); a != 1 || b != 2 || c != 3 {
+		t.Fatalf("ranges ran %d, %d, %d indices; want 1, 2, 3", a, b, c)
+	}
+}
+
 func TestMemoryMisuse(t *testing.T) {
 	be := New()
 	x, _ := be.New(2, 3)

@@ -44,13 +44,23 @@ func (be *Backend) parallelFor(n, work int, fn func(lo, hi int)) {
 			fn(lo, hi)
 		}()
 	}
-	defer func() { // also when fn panics here, so that no helper still runs fn after the unlock
-		for _, h := range hs {
-			h.wait()
+	ok := false
+	defer func() {
+		// Also when fn panics, so that no helper still runs fn after the unlock.
+		defer func() {
+			for _, h := range hs {
+				h.wait()
+			}
+			wg.Wait()
+		}()
+		if ok {
+			for _, h := range hs {
+				h.finish()
+			}
 		}
-		wg.Wait()
 	}()
 	fn(0, n/w)
+	ok = true
 }
 
 // Helpers: GOMAXPROCS−1 goroutines that live as long as the process, started by the first
@@ -83,16 +93,22 @@ func helpers() []*helper {
 // spinEnabled reports whether DRSAE_CPU_SPIN leaves the helpers on (anything but "0").
 func spinEnabled() bool { return os.Getenv("DRSAE_CPU_SPIN") != "0" }
 
-// A helper runs the ranges posted to it, one at a time. posted and done count ranges; fn, lo
-// and hi are written by the poster before posted moves and read by the helper after it sees
-// the move (sync/atomic orders them), and the poster writes them again only after done
+// A helper runs the ranges posted to it, one at a time. posted, claimed and done count ranges;
+// fn, lo and hi are written by the poster before posted moves and read by the helper after it
+// sees the move (sync/atomic orders them), and the poster writes them again only after done
 // catches up. Only the holder of helpersBusy posts, so posted is its own count.
+//
+// Range seq is run by whoever claims it first (claimed: seq−1 → seq), the helper or the poster
+// (finish), and that one sets done to seq. The poster takes a range back when it has finished
+// its own and the helper has not begun: a helper still waking from its park, or one the OS has
+// descheduled because another process wants the core, would cost the poster a wait at least
+// as long as the range itself.
 type helper struct {
-	posted, done atomic.Uint64
-	parked       atomic.Bool
-	wake         chan struct{}
-	fn           func(lo, hi int)
-	lo, hi       int
+	posted, claimed, done atomic.Uint64
+	parked                atomic.Bool
+	wake                  chan struct{}
+	fn                    func(lo, hi int)
+	lo, hi                int
 }
 
 // post hands fn(lo, hi) to h.
@@ -104,7 +120,20 @@ func (h *helper) post(fn func(lo, hi int), lo, hi int) {
 	}
 }
 
-// wait returns once h has finished the range last posted, spinning, and yielding the processor
+// finish returns once the range last posted to h has run: here, when h has not begun it, else
+// on h (wait).
+func (h *helper) finish() {
+	seq := h.posted.Load()
+	if !h.claimed.CompareAndSwap(seq-1, seq) {
+		h.wait()
+		return
+	}
+	defer h.done.Store(seq) // also when fn panics, so that a wait returns
+	h.fn(h.lo, h.hi)
+	h.fn = nil
+}
+
+// wait returns once the range last posted to h has run, spinning, and yielding the processor
 // to other goroutines (the helper among them, should it have been descheduled) after the first
 // spins.
 func (h *helper) wait() {
@@ -120,6 +149,9 @@ func (h *helper) run() {
 	var seen uint64
 	for {
 		seen = h.await(seen)
+		if !h.claimed.CompareAndSwap(seen-1, seen) {
+			continue // the poster took it back (finish): it is running or has run there
+		}
 		h.fn(h.lo, h.hi)
 		h.fn = nil // let the closure and what it holds go
 		h.done.Store(seen)
