@@ -34,9 +34,10 @@
 //     enough to repay it: about 32k multiply-adds, or 64k elements of an elementwise or
 //     shrinkage op (memoryWork). Small ops run on the calling goroutine. The parts go to helper
 //     goroutines that spin for 200 µs after each op before they park (parallel.go), so that the
-//     hundreds of ops of a training step do not each wait for a parked thread to wake;
-//     DRSAE_CPU_SPIN=0 starts a new goroutine per part instead, and Info().Extra["spin"] says
-//     which. Each goroutine owns a disjoint part of the output and sums in a fixed order, so
+//     hundreds of ops of a training step do not each wait for a parked thread to wake; a part
+//     its helper has not begun by the time the caller has finished its own is run by the
+//     caller (a helper descheduled by another process is not waited for). DRSAE_CPU_SPIN=0
+//     starts a new goroutine per part instead, and Info().Extra["spin"] says which. Each goroutine owns a disjoint part of the output and sums in a fixed order, so
 //     results do not depend on the number of threads.
 //   - Gemm and the convolutions sum in float32, in the order the blocking fixes. Sums that decide
 //     accuracy (norms, softmax normalizers, threshold gradients, Reduce) are in float64, and so
