@@ -448,9 +448,7 @@ func (t *Trainer) finish() error {
 		if t.last, err = t.copies(); err != nil {
 			return err
 		}
-		for i, p := range Trainable(t.Module.Params()) {
-			t.Module.Backend().Copy(p.Value, t.best[i])
-		}
+		t.setParams(t.best)
 		t.State.HasLast = true
 	}
 	if t.State.StopReason == "" {
@@ -471,8 +469,8 @@ func patienceSpent(c TrainConfig, best, e int) bool {
 // start would have: one that ended in the last phase gets its last epoch's parameters back in
 // place of the best (exact reports whether the checkpoint it came from kept them: those written
 // before 2026-12-07 did not, and the run then goes on from its best epoch), one that ended in
-// pre-training finishes it or, if it was whole, enters the last phase. reopened is false, and nothing changes, when the run has
-// not ended or t.Config would end it again at once.
+// pre-training finishes it or, if it was whole, enters the last phase. reopened is false, and
+// nothing changes, when the run has not ended or t.Config would end it again at once.
 func (t *Trainer) Continue() (reopened, exact bool) {
 	phases := t.Module.Phases()
 	last := phases[len(phases)-1]
@@ -497,9 +495,7 @@ func (t *Trainer) Continue() (reopened, exact bool) {
 		return false, false
 	}
 	if t.last != nil {
-		for i, p := range Trainable(t.Module.Params()) {
-			t.Module.Backend().Copy(p.Value, t.last[i])
-		}
+		t.setParams(t.last)
 		FreeTensors(t.Module.Backend(), t.last...)
 		t.last, t.State.HasLast = nil, false
 		exact = true
@@ -547,6 +543,13 @@ func (t *Trainer) swapAverage() { swapValues(Trainable(t.Module.Params()), t.avg
 func swapValues(ps []*Param, ts []kernels.Tensor) {
 	for i, p := range ps {
 		p.Value, ts[i] = ts[i], p.Value
+	}
+}
+
+// setParams copies vals (shaped as by copies) into the trainable parameters.
+func (t *Trainer) setParams(vals []kernels.Tensor) {
+	for i, p := range Trainable(t.Module.Params()) {
+		t.Module.Backend().Copy(p.Value, vals[i])
 	}
 }
 
