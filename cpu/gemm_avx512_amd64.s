@@ -15,9 +15,10 @@
 //           R13 + (i−5)·stride for i < 10, R14 + (i−10)·stride, with R12 = 3·stride; each
 //           step p moves the three bases 4 bytes on. This reads A where it lies (no packing).
 
-#define FMA32(addr, r0, r1) \
-	VFMADD231PS.BCST addr, Z24, r0; \
-	VFMADD231PS.BCST addr, Z25, r1
+#define FMA32(addr, t, r0, r1) \
+	VBROADCASTSS addr, t;     \
+	VFMADD231PS  t, Z24, r0;  \
+	VFMADD231PS  t, Z25, r1
 
 #define FMA16(addr, r0) \
 	VFMADD231PS.BCST addr, Z24, r0
@@ -26,18 +27,18 @@
 #define PACKED32(ao, bo) \
 	VMOVUPS bo(DI), Z24;      \
 	VMOVUPS bo+64(DI), Z25;   \
-	FMA32(ao(SI), Z0, Z1);    \
-	FMA32(ao+4(SI), Z2, Z3);  \
-	FMA32(ao+8(SI), Z4, Z5);  \
-	FMA32(ao+12(SI), Z6, Z7); \
-	FMA32(ao+16(SI), Z8, Z9); \
-	FMA32(ao+20(SI), Z10, Z11); \
-	FMA32(ao+24(SI), Z12, Z13); \
-	FMA32(ao+28(SI), Z14, Z15); \
-	FMA32(ao+32(SI), Z16, Z17); \
-	FMA32(ao+36(SI), Z18, Z19); \
-	FMA32(ao+40(SI), Z20, Z21); \
-	FMA32(ao+44(SI), Z22, Z23)
+	FMA32(ao(SI), Z26, Z0, Z1);    \
+	FMA32(ao+4(SI), Z27, Z2, Z3);  \
+	FMA32(ao+8(SI), Z28, Z4, Z5);  \
+	FMA32(ao+12(SI), Z29, Z6, Z7); \
+	FMA32(ao+16(SI), Z26, Z8, Z9); \
+	FMA32(ao+20(SI), Z27, Z10, Z11); \
+	FMA32(ao+24(SI), Z28, Z12, Z13); \
+	FMA32(ao+28(SI), Z29, Z14, Z15); \
+	FMA32(ao+32(SI), Z26, Z16, Z17); \
+	FMA32(ao+36(SI), Z27, Z18, Z19); \
+	FMA32(ao+40(SI), Z28, Z20, Z21); \
+	FMA32(ao+44(SI), Z29, Z22, Z23)
 
 #define PACKED16(ao, bo) \
 	VMOVUPS bo(DI), Z24;  \
@@ -58,18 +59,18 @@
 #define ROWS32(ao, bo) \
 	VMOVUPS bo(DI), Z24;               \
 	VMOVUPS bo+64(DI), Z25;            \
-	FMA32(ao(R10), Z0, Z1);            \
-	FMA32(ao(R10)(R11*1), Z2, Z3);     \
-	FMA32(ao(R10)(R11*2), Z4, Z5);     \
-	FMA32(ao(R10)(R12*1), Z6, Z7);     \
-	FMA32(ao(R10)(R11*4), Z8, Z9);     \
-	FMA32(ao(R13), Z10, Z11);          \
-	FMA32(ao(R13)(R11*1), Z12, Z13);   \
-	FMA32(ao(R13)(R11*2), Z14, Z15);   \
-	FMA32(ao(R13)(R12*1), Z16, Z17);   \
-	FMA32(ao(R13)(R11*4), Z18, Z19);   \
-	FMA32(ao(R14), Z20, Z21);          \
-	FMA32(ao(R14)(R11*1), Z22, Z23)
+	FMA32(ao(R10), Z26, Z0, Z1);            \
+	FMA32(ao(R10)(R11*1), Z27, Z2, Z3);     \
+	FMA32(ao(R10)(R11*2), Z28, Z4, Z5);     \
+	FMA32(ao(R10)(R12*1), Z29, Z6, Z7);     \
+	FMA32(ao(R10)(R11*4), Z26, Z8, Z9);     \
+	FMA32(ao(R13), Z27, Z10, Z11);          \
+	FMA32(ao(R13)(R11*1), Z28, Z12, Z13);   \
+	FMA32(ao(R13)(R11*2), Z29, Z14, Z15);   \
+	FMA32(ao(R13)(R12*1), Z26, Z16, Z17);   \
+	FMA32(ao(R13)(R11*4), Z27, Z18, Z19);   \
+	FMA32(ao(R14), Z28, Z20, Z21);          \
+	FMA32(ao(R14)(R11*1), Z29, Z22, Z23)
 
 #define ROWS16(ao, bo) \
 	VMOVUPS bo(DI), Z24;          \
@@ -445,3 +446,190 @@ r16loop1:
 
 r16store:
 	EPILOGUE16
+
+// The 8-row kernels: the first 8 rows of a 12-row packed sliver (a[12p+i], i < 8), for the
+// last rows of a product whose height leaves 4 or 8 over after its 12-row slivers (16 rows run
+// as 8 + 8 rather than 12 + 4 of a 12-row kernel with a third of its work wasted).
+
+#define PACKED32R8(ao, bo) \
+	VMOVUPS bo(DI), Z24;             \
+	VMOVUPS bo+64(DI), Z25;          \
+	FMA32(ao(SI), Z26, Z0, Z1);      \
+	FMA32(ao+4(SI), Z27, Z2, Z3);    \
+	FMA32(ao+8(SI), Z28, Z4, Z5);    \
+	FMA32(ao+12(SI), Z29, Z6, Z7);   \
+	FMA32(ao+16(SI), Z26, Z8, Z9);   \
+	FMA32(ao+20(SI), Z27, Z10, Z11); \
+	FMA32(ao+24(SI), Z28, Z12, Z13); \
+	FMA32(ao+28(SI), Z29, Z14, Z15)
+
+#define PACKED16R8(ao, bo) \
+	VMOVUPS bo(DI), Z24;  \
+	FMA16(ao(SI), Z0);    \
+	FMA16(ao+4(SI), Z1);  \
+	FMA16(ao+8(SI), Z2);  \
+	FMA16(ao+12(SI), Z3); \
+	FMA16(ao+16(SI), Z4); \
+	FMA16(ao+20(SI), Z5); \
+	FMA16(ao+24(SI), Z6); \
+	FMA16(ao+28(SI), Z7)
+
+#define ZERO8 \
+	VPXORD Z0, Z0, Z0; \
+	VPXORD Z1, Z1, Z1; \
+	VPXORD Z2, Z2, Z2; \
+	VPXORD Z3, Z3, Z3; \
+	VPXORD Z4, Z4, Z4; \
+	VPXORD Z5, Z5, Z5; \
+	VPXORD Z6, Z6, Z6; \
+	VPXORD Z7, Z7, Z7
+
+#define EPILOGUE32R8 \
+	VBROADCASTSS alpha+8(FP), Z31; \
+	VBROADCASTSS beta+12(FP), Z30; \
+	MOVL         beta+12(FP), AX;  \
+	SHLL         $1, AX;           \
+	JZ           beta0;            \
+	STORE_32(Z0, Z1);              \
+	STORE_32(Z2, Z3);              \
+	STORE_32(Z4, Z5);              \
+	STORE_32(Z6, Z7);              \
+	STORE_32(Z8, Z9);              \
+	STORE_32(Z10, Z11);            \
+	STORE_32(Z12, Z13);            \
+	STORE_32(Z14, Z15);            \
+	VZEROUPPER;                    \
+	RET;                           \
+beta0:                             \
+	STORE0_32(Z0, Z1);             \
+	STORE0_32(Z2, Z3);             \
+	STORE0_32(Z4, Z5);             \
+	STORE0_32(Z6, Z7);             \
+	STORE0_32(Z8, Z9);             \
+	STORE0_32(Z10, Z11);           \
+	STORE0_32(Z12, Z13);           \
+	STORE0_32(Z14, Z15);           \
+	VZEROUPPER;                    \
+	RET
+
+#define EPILOGUE16R8 \
+	VBROADCASTSS alpha+8(FP), Z31; \
+	VBROADCASTSS beta+12(FP), Z30; \
+	MOVL         beta+12(FP), AX;  \
+	SHLL         $1, AX;           \
+	JZ           beta0;            \
+	STORE_16(Z0);                  \
+	STORE_16(Z1);                  \
+	STORE_16(Z2);                  \
+	STORE_16(Z3);                  \
+	STORE_16(Z4);                  \
+	STORE_16(Z5);                  \
+	STORE_16(Z6);                  \
+	STORE_16(Z7);                  \
+	VZEROUPPER;                    \
+	RET;                           \
+beta0:                             \
+	STORE0_16(Z0);                 \
+	STORE0_16(Z1);                 \
+	STORE0_16(Z2);                 \
+	STORE0_16(Z3);                 \
+	STORE0_16(Z4);                 \
+	STORE0_16(Z5);                 \
+	STORE0_16(Z6);                 \
+	STORE0_16(Z7);                 \
+	VZEROUPPER;                    \
+	RET
+
+// func sgemm512Packed8x32(k int, alpha, beta float32, a, b, c *float32, ldc, mask int)
+TEXT ·sgemm512Packed8x32(SB), NOSPLIT, $0-56
+	MOVQ  k+0(FP), CX
+	MOVQ  a+16(FP), SI
+	MOVQ  b+24(FP), DI
+	MOVQ  c+32(FP), DX
+	MOVQ  ldc+40(FP), R9
+	SHLQ  $2, R9
+	MOVQ  mask+48(FP), AX
+	KMOVW AX, K1
+	SHRQ  $16, AX
+	KMOVW AX, K2
+	PREFETCHC
+	ZERO8
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ  CX, BX
+	SHRQ  $2, BX
+	ANDQ  $3, CX
+	TESTQ BX, BX
+	JZ    q32tail
+
+q32loop4:
+	PACKED32R8(0, 0)
+	PACKED32R8(48, 128)
+	PACKED32R8(96, 256)
+	PACKED32R8(144, 384)
+	ADDQ $192, SI
+	ADDQ $512, DI
+	DECQ BX
+	JNZ  q32loop4
+
+q32tail:
+	TESTQ CX, CX
+	JZ    q32store
+
+q32loop1:
+	PACKED32R8(0, 0)
+	ADDQ $48, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  q32loop1
+
+q32store:
+	EPILOGUE32R8
+
+// func sgemm512Packed8x16(k int, alpha, beta float32, a, b, c *float32, ldc, mask int)
+TEXT ·sgemm512Packed8x16(SB), NOSPLIT, $0-56
+	MOVQ  k+0(FP), CX
+	MOVQ  a+16(FP), SI
+	MOVQ  b+24(FP), DI
+	MOVQ  c+32(FP), DX
+	MOVQ  ldc+40(FP), R9
+	SHLQ  $2, R9
+	MOVQ  mask+48(FP), AX
+	KMOVW AX, K1
+	PREFETCHC
+	ZERO8
+	MOVQ  CX, BX
+	SHRQ  $2, BX
+	ANDQ  $3, CX
+	TESTQ BX, BX
+	JZ    q16tail
+
+q16loop4:
+	PACKED16R8(0, 0)
+	PACKED16R8(48, 64)
+	PACKED16R8(96, 128)
+	PACKED16R8(144, 192)
+	ADDQ $192, SI
+	ADDQ $256, DI
+	DECQ BX
+	JNZ  q16loop4
+
+q16tail:
+	TESTQ CX, CX
+	JZ    q16store
+
+q16loop1:
+	PACKED16R8(0, 0)
+	ADDQ $48, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  q16loop1
+
+q16store:
+	EPILOGUE16R8

@@ -71,3 +71,54 @@ packA12Tloop:
 	JNZ       packA12Tloop
 	VZEROUPPER
 	RET
+
+// Four rows × 8 values of A at base (row stride BX, 3·stride in DX), transposed in registers
+// (4×4 in each 128-bit lane) and stored as 8 groups of 4 at off(DI) + 48·q for q < 8: the
+// places of these rows in 8 consecutive steps of a 12-row sliver.
+#define PACKA4(base, off) \
+	VMOVUPS      (base), Y0;          \
+	VMOVUPS      (base)(BX*1), Y1;    \
+	VMOVUPS      (base)(BX*2), Y2;    \
+	VMOVUPS      (base)(DX*1), Y3;    \
+	VUNPCKLPS    Y1, Y0, Y4;          \
+	VUNPCKHPS    Y1, Y0, Y5;          \
+	VUNPCKLPS    Y3, Y2, Y6;          \
+	VUNPCKHPS    Y3, Y2, Y7;          \
+	VUNPCKLPD    Y6, Y4, Y0;          \
+	VUNPCKHPD    Y6, Y4, Y1;          \
+	VUNPCKLPD    Y7, Y5, Y2;          \
+	VUNPCKHPD    Y7, Y5, Y3;          \
+	VMOVUPS      X0, off(DI);         \
+	VMOVUPS      X1, off+48(DI);      \
+	VMOVUPS      X2, off+96(DI);      \
+	VMOVUPS      X3, off+144(DI);     \
+	VEXTRACTF128 $1, Y0, off+192(DI); \
+	VEXTRACTF128 $1, Y1, off+240(DI); \
+	VEXTRACTF128 $1, Y2, off+288(DI); \
+	VEXTRACTF128 $1, Y3, off+336(DI)
+
+// func gemmPackA12(dst, a *float32, lda, kb8 int)
+// dst[12p+i] = a[i·lda+p] for i < 12, p < 8·kb8: twelve rows of a row-major A, 8 steps at a
+// time; kb8 ≥ 1.
+TEXT ·gemmPackA12(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), BX
+	SHLQ $2, BX
+	MOVQ kb8+24(FP), CX
+	LEAQ (BX)(BX*2), DX
+	LEAQ (SI)(BX*4), R8
+	LEAQ (R8)(BX*4), R9
+
+packA12loop:
+	PACKA4(SI, 0)
+	PACKA4(R8, 16)
+	PACKA4(R9, 32)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $384, DI
+	DECQ CX
+	JNZ  packA12loop
+	VZEROUPPER
+	RET

@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"golang.org/x/sys/cpu"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -33,6 +34,45 @@ func TestPackTransposed(t *testing.T) {
 					packTransposed(got, w, b, ldb, j0, cols, p0, kb)
 					if !slices.Equal(got, want) {
 						t.Fatalf("w=%d cols=%d kb=%d j0=%d p0=%d: packed %v, want %v", w, cols, kb, j0, p0, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestPackA512 compares the AVX-512 product's packer of A (12 rows, 8 steps at a time in
+// registers, the rest by loops; and the transposed A) with its definition, over row counts,
+// depths and offsets.
+func TestPackA512(t *testing.T) {
+	if !cpu.X86.HasAVX512F {
+		t.Skip("this CPU has no AVX-512F: the AVX-512 product and its packers do not run here")
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	const lda = 203
+	a := randSlice(r, 200*lda)
+	for _, transA := range []bool{false, true} {
+		for _, rows := range []int{1, 4, 8, 11, 12} {
+			for _, kb := range []int{1, 7, 8, 9, 16, 67} {
+				for _, off := range [][2]int{{0, 0}, {3, 5}, {37, 101}} {
+					i0, p0 := off[0], off[1]
+					got := make([]float32, 12*kb)
+					for i := range got {
+						got[i] = -7 // must be overwritten, padding with zeros
+					}
+					want := make([]float32, 12*kb)
+					for p := 0; p < kb; p++ {
+						for i := 0; i < rows; i++ {
+							if transA {
+								want[12*p+i] = a[(p0+p)*lda+i0+i]
+							} else {
+								want[12*p+i] = a[(i0+i)*lda+p0+p]
+							}
+						}
+					}
+					packA512(got, transA, a, lda, i0, rows, p0, kb)
+					if !slices.Equal(got, want) {
+						t.Fatalf("transA=%v rows=%d kb=%d i0=%d p0=%d: packed %v, want %v", transA, rows, kb, i0, p0, got, want)
 					}
 				}
 			}

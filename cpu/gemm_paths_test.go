@@ -46,15 +46,16 @@ func TestGemmKernelEnv(t *testing.T) {
 }
 
 // TestGemmBlockingEdges runs every kernel against the reference on shapes that cross each
-// blocking boundary of the fast products: rows around multiples of 6 and 12, columns around
-// 16 and 32, depths around 4, 8 and the k-blocks (256 for AVX2, 512 for AVX-512), widths past
-// the AVX-512 n-block (384) of one thread, a row stride of 512 (the AVX-512 product packs such an A rather than read it in
+// blocking boundary of the fast products: rows around multiples of 6 and 12 (and 12n + 4, whose
+// last 16 rows the AVX-512 product runs as 8 + 8), columns around 16 and 32, depths around 4, 8
+// and the k-blocks (256 for AVX2, 512 for AVX-512), widths past the AVX-512 n-block (384) of one
+// thread, a row stride of 512 (the AVX-512 product packs such an A rather than read it in
 // place), and thread counts that split rows or columns unevenly.
 func TestGemmBlockingEdges(t *testing.T) {
 	sizes := [][3]int{ // m, n, k
-		{24, 40, 512}, {12, 32, 4}, {12, 16, 1}, {11, 31, 3}, {13, 33, 5}, {24, 48, 17}, {25, 47, 8},
+		{24, 40, 512}, {28, 40, 33}, {12, 32, 4}, {12, 16, 1}, {11, 31, 3}, {13, 33, 5}, {24, 48, 17}, {25, 47, 8},
 		{12, 1040, 9}, {37, 530, 2}, {5, 17, 600}, {36, 64, 257}, {60, 100, 513},
-		{300, 20, 30}, {1, 600, 3}, {700, 1, 3},
+		{300, 20, 30}, {1, 600, 3}, {700, 1, 3}, {16, 50, 40}, {20, 33, 9},
 	}
 	if testing.Short() {
 		sizes = sizes[:9]
