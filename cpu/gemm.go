@@ -13,12 +13,14 @@ import (
 // c[i·ldc+j] += α·Σ_{p<k} a[p·mr+i]·b[p·nr+j], for k ≥ 1.
 //
 // A kernel with a product of its own (blocking, packing and threads fitted to it) runs that
-// for every product with m, n, k ≥ 1 and α ≠ 0; the others run gemmBlocked.
+// for every product with m, n, k ≥ 1 and α ≠ 0, with op(B) packed beforehand by its prepack
+// (pre) or not (pre nil); the others run gemmBlocked.
 type gemmKernel struct {
 	name    string
 	mr, nr  int
 	fn      func(k int, alpha float32, a, b, c []float32, ldc int)
-	product func(be *Backend, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+	product func(be *Backend, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, pre []float32)
+	prepack func(be *Backend, transB bool, n, k int, b []float32, ldb int) []float32
 }
 
 // bestGemmKernel is the fastest micro-kernel this CPU runs, or the one DRSAE_CPU_GEMM names
@@ -72,7 +74,7 @@ func (be *Backend) gemmSlices(transA, transB bool, m, n, k int, alpha float32, a
 // micro-kernel kern, in float32.
 func (be *Backend) gemmFast(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if kern.product != nil && alpha != 0 && m > 0 && n > 0 && k > 0 {
-		kern.product(be, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		kern.product(be, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil)
 		return
 	}
 	be.scaleC(beta, m, n, c, ldc)
@@ -104,13 +106,16 @@ func (be *Backend) scaleC(beta float32, m, n int, c []float32, ldc int) {
 // prepackB packs op(B) [k, n] whole, as gemmBlocked packs it block by block, for products with
 // m rows that use one B many times in a row: the recurrent encoder's S, T−1 times forward and
 // again backward, whose packing (a transpose, forward) costs about what the product by a
-// minibatch of 10 rows does. It returns nil where gemmSlices would not run gemmBlocked (small
-// products, a kernel with a product of its own); gemmPacked then packs as usual. Release the
-// result with putBuf.
+// minibatch of 10 rows does. A kernel with a product of its own packs by its prepack. It
+// returns nil where gemmSlices would not pack (small products); gemmPacked then runs
+// gemmSlices. Release the result with putBuf.
 func (be *Backend) prepackB(transB bool, m, n, k int, b []float32, ldb int) []float32 {
 	kern := be.gemm
-	if kern.product != nil || m*n*k < gemmSmall || m <= 0 || n <= 0 || k <= 0 {
+	if m*n*k < gemmSmall || m <= 0 || n <= 0 || k <= 0 || (kern.product != nil && kern.prepack == nil) {
 		return nil
+	}
+	if kern.product != nil {
+		return kern.prepack(be, transB, n, k, b, ldb)
 	}
 	nr, kc, nc := kern.nr, blockSize(k, gemmKC, 1), blockSize(n, gemmNC, kern.nr)
 	slabs := ceilDiv(n, nr)
@@ -141,6 +146,14 @@ func packedPanel(jc, pc, n, k, nc, nr int) int {
 func (be *Backend) gemmPacked(pre []float32, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if pre == nil {
 		be.gemmSlices(false, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	if kern := be.gemm; kern.product != nil {
+		if alpha != 0 {
+			kern.product(be, false, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, pre)
+		} else {
+			be.scaleC(beta, m, n, c, ldc)
+		}
 		return
 	}
 	be.scaleC(beta, m, n, c, ldc)

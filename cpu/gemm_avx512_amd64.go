@@ -4,10 +4,12 @@ package cpu
 // the sum is two loads of B, 12 broadcasts of A into registers and 24 independent FMAs, enough
 // to keep two 512-bit FMA pipes with 4 cycles of latency busy. On a Zen 5 core the broadcast
 // into a register, shared by the two FMAs of a row, measured 8% faster than an embedded
-// broadcast from memory in each FMA (211 against 195 GFLOP/s at k = 512, one run). A 12×16 kernel takes a right-hand edge of 16 columns or fewer at
-// no wasted work, which makes every width that is a multiple of 16 (400, 784, …) run whole; 8-row
-// kernels take the last rows where 12-row slivers would leave 4 (16 rows run as 8 + 8) or
-// fewer than 9.
+// broadcast from memory in each FMA (211 against 195 GFLOP/s at k = 512, one run). A 12×16
+// kernel takes a right-hand edge of 16 columns or fewer at no wasted work, which makes every
+// width that is a multiple of 16 (400, 784, …) run whole; 8-row kernels take the last rows where
+// 12-row slivers would leave 4 (16 rows run as 8 + 8) or fewer than 9, and a kernel stores only
+// the rows C has. Packed B is in panels of 16 columns, so that B packed once for many products
+// (prepack512: the recurrent encoder's S) serves any split of the columns between threads.
 //
 // Blocking, for a core with 32–48 KiB of L1 and 1 MiB of L2 (Zen 4, Zen 5): a kc×nc block of B
 // is packed into 32-column slivers (kc ≤ 512, nc ≤ 384: at most 768 KiB, in L2); a 12×kc sliver
@@ -27,41 +29,39 @@ const (
 	gemm512NC = 384
 )
 
-var kernelAVX512 = &gemmKernel{name: "avx512 12x32", mr: 12, nr: 32, fn: gemmKernelAVX512, product: gemmAVX512}
+var kernelAVX512 = &gemmKernel{name: "avx512 12x32", mr: 12, nr: 32, fn: gemmKernelAVX512, product: gemmAVX512, prepack: prepack512}
 
-// gemmKernelAVX512 is the packed 12×32 kernel in gemmKernel's form (c += α·a·b), for the
-// micro-kernel benchmark.
+// gemmKernelAVX512 is the packed 12×32 kernel in gemmKernel's form (c += α·a·b, but with b in
+// two panels of 16 columns, b[16p+j] and b[16k+16p+j−16]), for the micro-kernel benchmark.
 func gemmKernelAVX512(k int, alpha float32, a, b, c []float32, ldc int) {
 	_, _, _ = a[12*k-1], b[32*k-1], c[11*ldc+31]
-	sgemm512Packed12x32(k, alpha, 1, &a[0], &b[0], &c[0], ldc, 1<<32-1)
+	sgemm512Packed12x32(k, alpha, 1, &a[0], &b[0], &c[0], ldc, 1<<32-1, 12)
 }
 
-// The kernels: c[i·ldc+j] = α·Σ_{p<k} A(i,p)·b[w·p+j] + β·c[i·ldc+j] for i < 12 and the columns
-// j < w (32 or 16) whose bit is set in mask; k ≥ 1; β = 0 does not read C. A(i,p) is
-// a[12p+i] (packed) or a[i·lda+p] (rows).
+// The kernels: c[i·ldc+j] = α·Σ_{p<k} A(i,p)·B(p,j) + β·c[i·ldc+j] for the rows i < rows (1 to
+// the kernel's 12 or 8) and the columns j < w (32 or 16) whose bit is set in mask; k ≥ 1; β = 0
+// does not read C. A(i,p) is a[12p+i] (packed) or a[i·lda+p] (rows); B(p,j) is b[16p+j] for
+// j < 16 and b[16k+16p+j−16] for 16 ≤ j < 32 (two panels of 16 columns).
 
 //go:noescape
-func sgemm512Packed12x32(k int, alpha, beta float32, a, b, c *float32, ldc, mask int)
+func sgemm512Packed12x32(k int, alpha, beta float32, a, b, c *float32, ldc, mask, rows int)
 
 //go:noescape
-func sgemm512Packed12x16(k int, alpha, beta float32, a, b, c *float32, ldc, mask int)
+func sgemm512Packed12x16(k int, alpha, beta float32, a, b, c *float32, ldc, mask, rows int)
 
 //go:noescape
-func sgemm512Packed8x32(k int, alpha, beta float32, a, b, c *float32, ldc, mask int)
+func sgemm512Packed8x32(k int, alpha, beta float32, a, b, c *float32, ldc, mask, rows int)
 
 //go:noescape
-func sgemm512Packed8x16(k int, alpha, beta float32, a, b, c *float32, ldc, mask int)
+func sgemm512Packed8x16(k int, alpha, beta float32, a, b, c *float32, ldc, mask, rows int)
 
 //go:noescape
-func sgemm512Rows12x32(k int, alpha, beta float32, a *float32, lda int, b, c *float32, ldc, mask int)
+func sgemm512Rows12x32(k int, alpha, beta float32, a *float32, lda int, b, c *float32, ldc, mask, rows int)
 
 //go:noescape
-func sgemm512Rows12x16(k int, alpha, beta float32, a *float32, lda int, b, c *float32, ldc, mask int)
+func sgemm512Rows12x16(k int, alpha, beta float32, a *float32, lda int, b, c *float32, ldc, mask, rows int)
 
 // Packing (gemm_pack512_amd64.s, gemm_transpose_amd64.s); kb ≥ 1.
-
-//go:noescape
-func gemmPackB32(dst, b *float32, ldb, kb, mask int)
 
 //go:noescape
 func gemmPackB16(dst, b *float32, ldb, kb, mask int)
@@ -75,8 +75,9 @@ func gemmPackA12(dst, a *float32, lda, kb8 int)
 //go:noescape
 func gemmTranspose8(dst *float32, w int, b *float32, ldb, kb8, jb8 int)
 
-// gemmAVX512: C = α·op(A)·op(B) + β·C (gemmRef's contract) for m, n, k ≥ 1 and α ≠ 0.
-func gemmAVX512(be *Backend, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// gemmAVX512: C = α·op(A)·op(B) + β·C (gemmRef's contract) for m, n, k ≥ 1 and α ≠ 0; with op(B)
+// packed beforehand by prepack512 in pre (for the same transB, n, k and B), or pre nil.
+func gemmAVX512(be *Backend, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, pre []float32) {
 	parts := min(be.threads, max(1, m*n*k/(4*parallelWork)))
 	colUnits, rowUnits := ceilDiv(n, 16), ceilDiv(m, 12)
 	byCols := colUnits >= 2*parts || colUnits >= rowUnits
@@ -90,7 +91,7 @@ func gemmAVX512(be *Backend, transA, transB bool, m, n, k int, alpha float32, a 
 			// A band of rows in multiples of 12: the t-th of parts.
 			i0, i1 := 12*(t*rowUnits/parts), min(m, 12*((t+1)*rowUnits/parts))
 			if !byCols {
-				gemm512Part(transA, transB, i0, i1, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+				gemm512Part(transA, transB, i0, i1, 0, n, n, k, alpha, a, lda, b, ldb, beta, c, ldc, pre)
 				continue
 			}
 			// Each part takes the same number of whole 16-column units over every row; the
@@ -98,10 +99,10 @@ func gemmAVX512(be *Backend, transA, transB bool, m, n, k int, alpha float32, a 
 			// threads cost each 12½ rather than 12 and 13.
 			whole := colUnits / parts
 			if j0, j1 := 16*t*whole, min(n, 16*(t+1)*whole); j1 > j0 {
-				gemm512Part(transA, transB, 0, m, j0, j1, k, alpha, a, lda, b, ldb, beta, c, ldc)
+				gemm512Part(transA, transB, 0, m, j0, j1, n, k, alpha, a, lda, b, ldb, beta, c, ldc, pre)
 			}
 			if left := 16 * parts * whole; left < n && i1 > i0 {
-				gemm512Part(transA, transB, i0, i1, left, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+				gemm512Part(transA, transB, i0, i1, left, n, n, k, alpha, a, lda, b, ldb, beta, c, ldc, pre)
 			}
 		}
 	})
@@ -118,14 +119,18 @@ func sliverWidth(cols int) int {
 // colMask has a bit set for each of the first cols columns of a sliver.
 func colMask(cols int) int { return 1<<min(cols, 32) - 1 }
 
-// gemm512Part computes the rows [i0, i1) and columns [j0, j1) of C.
-func gemm512Part(transA, transB bool, i0, i1, j0, j1, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// gemm512Part computes the rows [i0, i1) and columns [j0, j1) of C (n columns), with B from pre
+// where prepack512 packed it.
+func gemm512Part(transA, transB bool, i0, i1, j0, j1, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, pre []float32) {
 	kc := blockSize(k, gemm512KC, 1)
 	nc := blockSize(j1-j0, gemm512NC, 16)
-	pb, pa := getBuf(kc*nc), getBuf(12*kc)
-	defer putBuf(pb)
+	pa := getBuf(12 * kc)
 	defer putBuf(pa)
-	var edge [12 * 32]float32
+	var pb []float32
+	if pre == nil {
+		pb = getBuf(kc * nc)
+		defer putBuf(pb)
+	}
 	for jc := j0; jc < j1; jc += nc {
 		nb := min(nc, j1-jc)
 		for pc := 0; pc < k; pc += kc {
@@ -134,10 +139,10 @@ func gemm512Part(transA, transB bool, i0, i1, j0, j1, k int, alpha float32, a []
 			if pc > 0 {
 				bet = 1
 			}
-			for jj, off := 0, 0; jj < nb; {
-				w := sliverWidth(nb - jj)
-				packB512(pb[off:off+kb*w], transB, b, ldb, pc, kb, jc+jj, min(w, nb-jj), w)
-				jj, off = jj+w, off+kb*w
+			if pre != nil { // this block's panels: pc·n16 values on, then jc/16 panels of 16·kb
+				pb = pre[pc*16*ceilDiv(n, 16)+jc*kb:]
+			} else {
+				packB512(pb[:kb*16*ceilDiv(nb, 16)], transB, b, ldb, pc, kb, jc, nb)
 			}
 			for ic, rows := i0, 0; ic < i1; ic += rows {
 				// Slivers of 12 rows, the last 16 as 8 + 8, the rest by the 8-row kernel
@@ -160,27 +165,7 @@ func gemm512Part(transA, transB bool, i0, i1, j0, j1, k int, alpha float32, a []
 					bp := pb[off : off+kb*w]
 					j := jc + jj
 					jj, off = jj+w, off+kb*w
-					if rows < h { // through a whole block in edge, then into C
-						kernel512(direct, h, w, kb, alpha, 0, a, ic*lda+pc, lda, pa, bp, edge[:], 0, 32, cols)
-						for i := 0; i < rows; i++ {
-							dst := c[(ic+i)*ldc+j : (ic+i)*ldc+j+cols]
-							src := edge[32*i : 32*i+cols]
-							switch bet {
-							case 0:
-								copy(dst, src)
-							case 1:
-								for x, v := range src {
-									dst[x] += v
-								}
-							default:
-								for x, v := range src {
-									dst[x] = bet*dst[x] + v
-								}
-							}
-						}
-						continue
-					}
-					kernel512(direct, h, w, kb, alpha, bet, a, ic*lda+pc, lda, pa, bp, c, ic*ldc+j, ldc, cols)
+					kernel512(direct, h, w, kb, alpha, bet, a, ic*lda+pc, lda, pa, bp, c, ic*ldc+j, ldc, rows, cols)
 				}
 			}
 		}
@@ -188,53 +173,66 @@ func gemm512Part(transA, transB bool, i0, i1, j0, j1, k int, alpha float32, a []
 }
 
 // kernel512 runs the kernel of height h (12, or 8 from a packed sliver) and width w on the
-// block of C at c[ci:] (h rows of stride ldc, the first cols columns): with A read where it
-// lies at a[ai:] (row stride lda) when direct, else from the packed sliver pa. Bounds are
-// checked here, so the assembly stays inside the slices.
-func kernel512(direct bool, h, w, kb int, alpha, beta float32, a []float32, ai, lda int, pa, bp, c []float32, ci, ldc, cols int) {
+// block of C at c[ci:] (its first rows rows, of stride ldc, and its first cols columns): with A
+// read where it lies at a[ai:] (row stride lda) when direct, else from the packed sliver pa
+// (zero-padded to h rows). Bounds are checked here, so the assembly stays inside the slices.
+func kernel512(direct bool, h, w, kb int, alpha, beta float32, a []float32, ai, lda int, pa, bp, c []float32, ci, ldc, rows, cols int) {
 	mask := colMask(cols)
-	_ = c[ci+(h-1)*ldc+cols-1]
+	_ = c[ci+(rows-1)*ldc+cols-1]
 	_ = bp[w*kb-1]
 	if direct {
 		_ = a[ai+11*lda+kb-1]
 		if w == 32 {
-			sgemm512Rows12x32(kb, alpha, beta, &a[ai], lda, &bp[0], &c[ci], ldc, mask)
+			sgemm512Rows12x32(kb, alpha, beta, &a[ai], lda, &bp[0], &c[ci], ldc, mask, rows)
 		} else {
-			sgemm512Rows12x16(kb, alpha, beta, &a[ai], lda, &bp[0], &c[ci], ldc, mask)
+			sgemm512Rows12x16(kb, alpha, beta, &a[ai], lda, &bp[0], &c[ci], ldc, mask, rows)
 		}
 		return
 	}
 	_ = pa[12*kb-1]
-	if h == 8 {
-		if w == 32 {
-			sgemm512Packed8x32(kb, alpha, beta, &pa[0], &bp[0], &c[ci], ldc, mask)
-		} else {
-			sgemm512Packed8x16(kb, alpha, beta, &pa[0], &bp[0], &c[ci], ldc, mask)
-		}
-		return
-	}
-	if w == 32 {
-		sgemm512Packed12x32(kb, alpha, beta, &pa[0], &bp[0], &c[ci], ldc, mask)
-	} else {
-		sgemm512Packed12x16(kb, alpha, beta, &pa[0], &bp[0], &c[ci], ldc, mask)
+	switch {
+	case h == 8 && w == 32:
+		sgemm512Packed8x32(kb, alpha, beta, &pa[0], &bp[0], &c[ci], ldc, mask, rows)
+	case h == 8:
+		sgemm512Packed8x16(kb, alpha, beta, &pa[0], &bp[0], &c[ci], ldc, mask, rows)
+	case w == 32:
+		sgemm512Packed12x32(kb, alpha, beta, &pa[0], &bp[0], &c[ci], ldc, mask, rows)
+	default:
+		sgemm512Packed12x16(kb, alpha, beta, &pa[0], &bp[0], &c[ci], ldc, mask, rows)
 	}
 }
 
-// packB512 writes op(B)[p0:p0+kb, j0:j0+cols] into dst [kb·w] (dst[p·w+j] = op(B)[p0+p, j0+j]),
-// zero-padded to w columns.
-func packB512(dst []float32, transB bool, b []float32, ldb, p0, kb, j0, cols, w int) {
-	dst = dst[:kb*w]
-	if !transB { // rows of op(B) are contiguous in b
-		first := p0*ldb + j0
-		_ = b[first+(kb-1)*ldb+cols-1]
-		if w == 32 {
-			gemmPackB32(&dst[0], &b[first], ldb, kb, colMask(cols))
-		} else {
-			gemmPackB16(&dst[0], &b[first], ldb, kb, colMask(cols))
+// packB512 writes op(B)[p0:p0+kb, j0:j0+cols] into dst as panels of 16 columns (panel u holds
+// dst[16·kb·u + 16p + j] = op(B)[p0+p, j0+16u+j]), the last one zero-padded.
+func packB512(dst []float32, transB bool, b []float32, ldb, p0, kb, j0, cols int) {
+	for u := 0; 16*u < cols; u++ {
+		panel, jw := dst[16*kb*u:16*kb*(u+1)], min(16, cols-16*u)
+		if transB {
+			packTransposed(panel, 16, b, ldb, j0+16*u, jw, p0, kb)
+			continue
 		}
-		return
+		first := p0*ldb + j0 + 16*u // rows of op(B) are contiguous in b
+		_ = b[first+(kb-1)*ldb+jw-1]
+		gemmPackB16(&panel[0], &b[first], ldb, kb, colMask(jw))
 	}
-	packTransposed(dst, w, b, ldb, j0, cols, p0, kb)
+}
+
+// prepack512 packs op(B) [k, n] whole for gemmAVX512, as gemm512Part packs it block by block:
+// for each k-block, 16-column panels over all n columns (so that any part of the columns a
+// thread takes finds its panels in place). Release the result with putBuf.
+func prepack512(be *Backend, transB bool, n, k int, b []float32, ldb int) []float32 {
+	kc, panels := blockSize(k, gemm512KC, 1), ceilDiv(n, 16)
+	dst := getBuf(16 * panels * k)
+	be.parallelFor(panels, 16*panels*k, func(lo, hi int) {
+		for u := lo; u < hi; u++ {
+			for pc := 0; pc < k; pc += kc {
+				kb := min(kc, k-pc)
+				off := pc*16*panels + 16*kb*u
+				packB512(dst[off:off+16*kb], transB, b, ldb, pc, kb, 16*u, min(16, n-16*u))
+			}
+		}
+	})
+	return dst
 }
 
 // packTransposed writes dst[p·w+j] = b[(j0+j)·ldb + p0+p] for p < kb, j < cols, and zeros for

@@ -1,13 +1,17 @@
 #include "textflag.h"
 
-// AVX-512 micro-kernels of the product (see gemm_avx512.go): a block of 12 rows × 32 (or 16)
-// columns of C, C = α·Σ_p a(i,p)·b[p·w+j] + β·C, with masked columns.
+// AVX-512 micro-kernels of the product (see gemm_avx512_amd64.go): a block of 12 (or 8) rows ×
+// 32 (or 16) columns of C, C = α·Σ_p a(i,p)·B(p,j) + β·C, with masked columns. Packed B comes in
+// panels of 16 columns: B(p,j) = b[16p+j] for j < 16 and, in a 32-column kernel, b[16k+16p+j−16]
+// for 16 ≤ j < 32 (the next panel, which the kernel finds k·64 bytes on, in R8).
 //
 // Registers: row i of the block accumulates in Z(2i), Z(2i+1) (32 columns) or Z(i) (16 columns);
-// Z24, Z25 hold a row of packed B; Z26, Z27 are scratch; Z30 = β, Z31 = α; K1, K2 mask the
-// columns j < 16 and 16 ≤ j < 32. Every multiply-add takes its A value by an embedded
-// broadcast from memory, so a step p of the 12×32 block is 2 loads and 24 independent FMAs:
-// with 4 cycles of FMA latency on 2 pipes, 24 chains keep both pipes full.
+// Z24, Z25 hold a row of packed B; Z26–Z29 take the broadcast A values in turn (Z26, Z27 are
+// the epilogue's scratch); Z30 = β, Z31 = α; K1, K2 mask the columns j < 16 and 16 ≤ j < 32.
+// In the 32-column kernels each A value is broadcast into a register once for its two FMAs, so a
+// step p of the 12×32 block is 2 loads of B, 12 broadcasts and 24 independent FMAs: with 4
+// cycles of FMA latency on 2 pipes, 24 chains keep both pipes full. The 16-column kernels take
+// A by an embedded broadcast in the FMA (one use per value; the same speed there).
 //
 // Two ways to find a(i, p):
 //   packed: a[12p+i] from SI, a sliver packed by gemmPackA12T or the Go packer;
@@ -23,10 +27,10 @@
 #define FMA16(addr, r0) \
 	VFMADD231PS.BCST addr, Z24, r0
 
-// One step of the packed 12×32 kernel: A at ao(SI), B at bo(DI).
+// One step of the packed 12×32 kernel: A at ao(SI), B at bo(DI) and bo(R8).
 #define PACKED32(ao, bo) \
 	VMOVUPS bo(DI), Z24;      \
-	VMOVUPS bo+64(DI), Z25;   \
+	VMOVUPS bo(R8), Z25;      \
 	FMA32(ao(SI), Z26, Z0, Z1);    \
 	FMA32(ao+4(SI), Z27, Z2, Z3);  \
 	FMA32(ao+8(SI), Z28, Z4, Z5);  \
@@ -55,10 +59,10 @@
 	FMA16(ao+40(SI), Z10); \
 	FMA16(ao+44(SI), Z11)
 
-// One step of the rows 12×32 kernel: A values ao bytes along each row, B at bo(DI).
+// One step of the rows 12×32 kernel: A values ao bytes along each row, B at bo(DI) and bo(R8).
 #define ROWS32(ao, bo) \
 	VMOVUPS bo(DI), Z24;               \
-	VMOVUPS bo+64(DI), Z25;            \
+	VMOVUPS bo(R8), Z25;               \
 	FMA32(ao(R10), Z26, Z0, Z1);            \
 	FMA32(ao(R10)(R11*1), Z27, Z2, Z3);     \
 	FMA32(ao(R10)(R11*2), Z28, Z4, Z5);     \
@@ -150,13 +154,17 @@
 	PREFETCHC1
 
 
-// Stores of one row of C at DX, then DX moves a row on. β = 0: C = α·acc (C is not read).
+// Stores of one row of C at DX, then DX moves a row on and BX, the rows still to store, counts
+// down: at 0 the kernel is done (a block at C's bottom edge stores only the rows C has). β = 0:
+// C = α·acc (C is not read).
 #define STORE0_32(r0, r1) \
 	VMULPS  Z31, r0, r0;     \
 	VMULPS  Z31, r1, r1;     \
 	VMOVUPS r0, K1, (DX);    \
 	VMOVUPS r1, K2, 64(DX);  \
-	ADDQ    R9, DX
+	ADDQ    R9, DX;          \
+	DECQ    BX;              \
+	JZ      done
 
 // Otherwise C = α·acc + β·C.
 #define STORE_32(r0, r1) \
@@ -168,19 +176,25 @@
 	VFMADD231PS Z31, r1, Z27;    \
 	VMOVUPS     Z26, K1, (DX);   \
 	VMOVUPS     Z27, K2, 64(DX); \
-	ADDQ        R9, DX
+	ADDQ        R9, DX;      \
+	DECQ        BX;          \
+	JZ          done
 
 #define STORE0_16(r0) \
 	VMULPS  Z31, r0, r0;  \
 	VMOVUPS r0, K1, (DX); \
-	ADDQ    R9, DX
+	ADDQ    R9, DX;          \
+	DECQ    BX;              \
+	JZ      done
 
 #define STORE_16(r0) \
 	VMOVUPS.Z   (DX), K1, Z26; \
 	VMULPS      Z30, Z26, Z26; \
 	VFMADD231PS Z31, r0, Z26;  \
 	VMOVUPS     Z26, K1, (DX); \
-	ADDQ        R9, DX
+	ADDQ        R9, DX;      \
+	DECQ        BX;          \
+	JZ          done
 
 // The store epilogue shared by the 32-column kernels: α, β, masks from the frame at offsets
 // given by the caller's argument list (see each TEXT).
@@ -217,6 +231,7 @@ beta0:                             \
 	STORE0_32(Z18, Z19);           \
 	STORE0_32(Z20, Z21);           \
 	STORE0_32(Z22, Z23);           \
+done:                              \
 	VZEROUPPER;                    \
 	RET
 
@@ -253,6 +268,7 @@ beta0:                             \
 	STORE0_16(Z9);                 \
 	STORE0_16(Z10);                \
 	STORE0_16(Z11);                \
+done:                              \
 	VZEROUPPER;                    \
 	RET
 
@@ -267,11 +283,14 @@ beta0:                             \
 	LEAQ (R13)(R11*4), R14;     \
 	ADDQ R11, R14
 
-// func sgemm512Packed12x32(k int, alpha, beta float32, a, b, c *float32, ldc, mask int)
-TEXT ·sgemm512Packed12x32(SB), NOSPLIT, $0-56
+// func sgemm512Packed12x32(k int, alpha, beta float32, a, b, c *float32, ldc, mask, rows int)
+TEXT ·sgemm512Packed12x32(SB), NOSPLIT, $0-64
 	MOVQ  k+0(FP), CX
 	MOVQ  a+16(FP), SI
 	MOVQ  b+24(FP), DI
+	MOVQ  CX, R8
+	SHLQ  $6, R8
+	ADDQ  DI, R8
 	MOVQ  c+32(FP), DX
 	MOVQ  ldc+40(FP), R9
 	SHLQ  $2, R9
@@ -289,11 +308,12 @@ TEXT ·sgemm512Packed12x32(SB), NOSPLIT, $0-56
 
 p32loop4:
 	PACKED32(0, 0)
-	PACKED32(48, 128)
-	PACKED32(96, 256)
-	PACKED32(144, 384)
+	PACKED32(48, 64)
+	PACKED32(96, 128)
+	PACKED32(144, 192)
 	ADDQ $192, SI
-	ADDQ $512, DI
+	ADDQ $256, DI
+	ADDQ $256, R8
 	DECQ BX
 	JNZ  p32loop4
 
@@ -304,15 +324,17 @@ p32tail:
 p32loop1:
 	PACKED32(0, 0)
 	ADDQ $48, SI
-	ADDQ $128, DI
+	ADDQ $64, DI
+	ADDQ $64, R8
 	DECQ CX
 	JNZ  p32loop1
 
 p32store:
+	MOVQ rows+56(FP), BX
 	EPILOGUE32
 
-// func sgemm512Packed12x16(k int, alpha, beta float32, a, b, c *float32, ldc, mask int)
-TEXT ·sgemm512Packed12x16(SB), NOSPLIT, $0-56
+// func sgemm512Packed12x16(k int, alpha, beta float32, a, b, c *float32, ldc, mask, rows int)
+TEXT ·sgemm512Packed12x16(SB), NOSPLIT, $0-64
 	MOVQ  k+0(FP), CX
 	MOVQ  a+16(FP), SI
 	MOVQ  b+24(FP), DI
@@ -351,13 +373,17 @@ p16loop1:
 	JNZ  p16loop1
 
 p16store:
+	MOVQ rows+56(FP), BX
 	EPILOGUE16
 
-// func sgemm512Rows12x32(k int, alpha, beta float32, a *float32, lda int, b, c *float32, ldc, mask int)
-TEXT ·sgemm512Rows12x32(SB), NOSPLIT, $0-64
+// func sgemm512Rows12x32(k int, alpha, beta float32, a *float32, lda int, b, c *float32, ldc, mask, rows int)
+TEXT ·sgemm512Rows12x32(SB), NOSPLIT, $0-72
 	MOVQ  k+0(FP), CX
 	ROWPOINTERS
 	MOVQ  b+32(FP), DI
+	MOVQ  CX, R8
+	SHLQ  $6, R8
+	ADDQ  DI, R8
 	MOVQ  c+40(FP), DX
 	MOVQ  ldc+48(FP), R9
 	SHLQ  $2, R9
@@ -375,13 +401,14 @@ TEXT ·sgemm512Rows12x32(SB), NOSPLIT, $0-64
 
 r32loop4:
 	ROWS32(0, 0)
-	ROWS32(4, 128)
-	ROWS32(8, 256)
-	ROWS32(12, 384)
+	ROWS32(4, 64)
+	ROWS32(8, 128)
+	ROWS32(12, 192)
 	ADDQ $16, R10
 	ADDQ $16, R13
 	ADDQ $16, R14
-	ADDQ $512, DI
+	ADDQ $256, DI
+	ADDQ $256, R8
 	DECQ BX
 	JNZ  r32loop4
 
@@ -394,15 +421,17 @@ r32loop1:
 	ADDQ $4, R10
 	ADDQ $4, R13
 	ADDQ $4, R14
-	ADDQ $128, DI
+	ADDQ $64, DI
+	ADDQ $64, R8
 	DECQ CX
 	JNZ  r32loop1
 
 r32store:
+	MOVQ rows+64(FP), BX
 	EPILOGUE32
 
-// func sgemm512Rows12x16(k int, alpha, beta float32, a *float32, lda int, b, c *float32, ldc, mask int)
-TEXT ·sgemm512Rows12x16(SB), NOSPLIT, $0-64
+// func sgemm512Rows12x16(k int, alpha, beta float32, a *float32, lda int, b, c *float32, ldc, mask, rows int)
+TEXT ·sgemm512Rows12x16(SB), NOSPLIT, $0-72
 	MOVQ  k+0(FP), CX
 	ROWPOINTERS
 	MOVQ  b+32(FP), DI
@@ -445,6 +474,7 @@ r16loop1:
 	JNZ  r16loop1
 
 r16store:
+	MOVQ rows+64(FP), BX
 	EPILOGUE16
 
 // The 8-row kernels: the first 8 rows of a 12-row packed sliver (a[12p+i], i < 8), for the
@@ -453,7 +483,7 @@ r16store:
 
 #define PACKED32R8(ao, bo) \
 	VMOVUPS bo(DI), Z24;             \
-	VMOVUPS bo+64(DI), Z25;          \
+	VMOVUPS bo(R8), Z25;             \
 	FMA32(ao(SI), Z26, Z0, Z1);      \
 	FMA32(ao+4(SI), Z27, Z2, Z3);    \
 	FMA32(ao+8(SI), Z28, Z4, Z5);    \
@@ -509,6 +539,7 @@ beta0:                             \
 	STORE0_32(Z10, Z11);           \
 	STORE0_32(Z12, Z13);           \
 	STORE0_32(Z14, Z15);           \
+done:                              \
 	VZEROUPPER;                    \
 	RET
 
@@ -537,14 +568,18 @@ beta0:                             \
 	STORE0_16(Z5);                 \
 	STORE0_16(Z6);                 \
 	STORE0_16(Z7);                 \
+done:                              \
 	VZEROUPPER;                    \
 	RET
 
-// func sgemm512Packed8x32(k int, alpha, beta float32, a, b, c *float32, ldc, mask int)
-TEXT ·sgemm512Packed8x32(SB), NOSPLIT, $0-56
+// func sgemm512Packed8x32(k int, alpha, beta float32, a, b, c *float32, ldc, mask, rows int)
+TEXT ·sgemm512Packed8x32(SB), NOSPLIT, $0-64
 	MOVQ  k+0(FP), CX
 	MOVQ  a+16(FP), SI
 	MOVQ  b+24(FP), DI
+	MOVQ  CX, R8
+	SHLQ  $6, R8
+	ADDQ  DI, R8
 	MOVQ  c+32(FP), DX
 	MOVQ  ldc+40(FP), R9
 	SHLQ  $2, R9
@@ -570,11 +605,12 @@ TEXT ·sgemm512Packed8x32(SB), NOSPLIT, $0-56
 
 q32loop4:
 	PACKED32R8(0, 0)
-	PACKED32R8(48, 128)
-	PACKED32R8(96, 256)
-	PACKED32R8(144, 384)
+	PACKED32R8(48, 64)
+	PACKED32R8(96, 128)
+	PACKED32R8(144, 192)
 	ADDQ $192, SI
-	ADDQ $512, DI
+	ADDQ $256, DI
+	ADDQ $256, R8
 	DECQ BX
 	JNZ  q32loop4
 
@@ -585,15 +621,17 @@ q32tail:
 q32loop1:
 	PACKED32R8(0, 0)
 	ADDQ $48, SI
-	ADDQ $128, DI
+	ADDQ $64, DI
+	ADDQ $64, R8
 	DECQ CX
 	JNZ  q32loop1
 
 q32store:
+	MOVQ rows+56(FP), BX
 	EPILOGUE32R8
 
-// func sgemm512Packed8x16(k int, alpha, beta float32, a, b, c *float32, ldc, mask int)
-TEXT ·sgemm512Packed8x16(SB), NOSPLIT, $0-56
+// func sgemm512Packed8x16(k int, alpha, beta float32, a, b, c *float32, ldc, mask, rows int)
+TEXT ·sgemm512Packed8x16(SB), NOSPLIT, $0-64
 	MOVQ  k+0(FP), CX
 	MOVQ  a+16(FP), SI
 	MOVQ  b+24(FP), DI
@@ -632,4 +670,5 @@ q16loop1:
 	JNZ  q16loop1
 
 q16store:
+	MOVQ rows+56(FP), BX
 	EPILOGUE16R8

@@ -1,32 +1,7 @@
 #include "textflag.h"
 
-// Packing for the AVX-512 product (see gemm_avx512.go). Masked loads read only the columns
+// Packing for the AVX-512 product (see gemm_avx512_amd64.go). Masked loads read only the columns
 // that exist and write zeros in the others, so edge slivers come out zero-padded.
-
-// func gemmPackB32(dst, b *float32, ldb, kb, mask int)
-// dst[32p+j] = b[p·ldb+j] for j < 32 where bit j of mask is set, else 0; p < kb.
-TEXT ·gemmPackB32(SB), NOSPLIT, $0-40
-	MOVQ  dst+0(FP), DI
-	MOVQ  b+8(FP), SI
-	MOVQ  ldb+16(FP), R8
-	SHLQ  $2, R8
-	MOVQ  kb+24(FP), CX
-	MOVQ  mask+32(FP), AX
-	KMOVW AX, K1
-	SHRQ  $16, AX
-	KMOVW AX, K2
-
-packB32loop:
-	VMOVUPS.Z (SI), K1, Z0
-	VMOVUPS.Z 64(SI), K2, Z1
-	VMOVUPS   Z0, (DI)
-	VMOVUPS   Z1, 64(DI)
-	ADDQ      R8, SI
-	ADDQ      $128, DI
-	DECQ      CX
-	JNZ       packB32loop
-	VZEROUPPER
-	RET
 
 // func gemmPackB16(dst, b *float32, ldb, kb, mask int)
 // dst[16p+j] = b[p·ldb+j] for j < 16 where bit j of mask is set, else 0; p < kb.
