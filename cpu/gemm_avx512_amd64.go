@@ -64,7 +64,7 @@ func sgemm512Rows12x16(k int, alpha, beta float32, a *float32, lda int, b, c *fl
 // Packing (gemm_pack512_amd64.s, gemm_transpose_amd64.s); kb ≥ 1.
 
 //go:noescape
-func gemmPackB16(dst, b *float32, ldb, kb, mask int)
+func gemmPackB16N(dst, b *float32, ldb, kb, panels, mask int)
 
 //go:noescape
 func gemmPackA12T(dst, a *float32, lda, kb, mask int)
@@ -119,54 +119,88 @@ func sliverWidth(cols int) int {
 // colMask has a bit set for each of the first cols columns of a sliver.
 func colMask(cols int) int { return 1<<min(cols, 32) - 1 }
 
+// gemm512PackAll is the most values of packed A a part keeps for a whole k-block, so that an A
+// that must be packed (stored transposed, or rows 512 values apart) is packed once rather than
+// once per column block (at 1024³ on one thread, packing it three times took 6% of the time).
+const gemm512PackAll = 1 << 22
+
 // gemm512Part computes the rows [i0, i1) and columns [j0, j1) of C (n columns), with B from pre
-// where prepack512 packed it.
+// where prepack512 packed it. A's slivers: 12 rows, the last 16 as 8 + 8, the rest by the 8-row
+// kernel where it fits. For each block: B's panels, then each sliver of A against every panel
+// pair of B. Each value of C sums its k-blocks in order.
 func gemm512Part(transA, transB bool, i0, i1, j0, j1, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, pre []float32) {
 	kc := blockSize(k, gemm512KC, 1)
 	nc := blockSize(j1-j0, gemm512NC, 16)
+	type sliver struct{ i, rows, h int } // h: the kernel's height
+	var sl []sliver
+	for ic, rows := i0, 0; ic < i1; ic += rows {
+		rows = min(12, i1-ic)
+		if i1-ic == 16 {
+			rows = 8
+		}
+		h := 12
+		if rows <= 8 {
+			h = 8
+		}
+		sl = append(sl, sliver{ic, rows, h})
+	}
+	packed := transA || lda%512 == 0 // else 12-row slivers are read where they lie
+	all := packed && j1-j0 > nc && len(sl)*12*kc <= gemm512PackAll
 	pa := getBuf(12 * kc)
+	if all {
+		putBuf(pa)
+		pa = getBuf(len(sl) * 12 * kc)
+	}
 	defer putBuf(pa)
 	var pb []float32
 	if pre == nil {
 		pb = getBuf(kc * nc)
 		defer putBuf(pb)
 	}
-	for jc := j0; jc < j1; jc += nc {
-		nb := min(nc, j1-jc)
-		for pc := 0; pc < k; pc += kc {
-			kb := min(kc, k-pc)
-			bet := beta
-			if pc > 0 {
-				bet = 1
+	// The blocks (k-block, column block): column block by column block, so that C's block
+	// takes its k-blocks while it is in the caches; k-block by k-block where A is packed whole.
+	type block struct{ pc, jc int }
+	var order []block
+	for x := 0; x < ceilDiv(k, kc)*ceilDiv(j1-j0, nc); x++ {
+		if all {
+			order = append(order, block{x / ceilDiv(j1-j0, nc) * kc, j0 + x%ceilDiv(j1-j0, nc)*nc})
+		} else {
+			order = append(order, block{x % ceilDiv(k, kc) * kc, j0 + x/ceilDiv(k, kc)*nc})
+		}
+	}
+	for o, blk := range order {
+		pc, jc := blk.pc, blk.jc
+		kb, nb := min(kc, k-pc), min(nc, j1-jc)
+		bet := beta
+		if pc > 0 {
+			bet = 1
+		}
+		if all && (o == 0 || order[o-1].pc != pc) {
+			for s, x := range sl {
+				packA512(pa[s*12*kb:(s+1)*12*kb], transA, a, lda, x.i, x.rows, pc, kb)
 			}
-			if pre != nil { // this block's panels: pc·n16 values on, then jc/16 panels of 16·kb
-				pb = pre[pc*16*ceilDiv(n, 16)+jc*kb:]
-			} else {
-				packB512(pb[:kb*16*ceilDiv(nb, 16)], transB, b, ldb, pc, kb, jc, nb)
+		}
+		if pre != nil { // this block's panels: pc·n16 values on, then jc/16 panels of 16·kb
+			pb = pre[pc*16*ceilDiv(n, 16)+jc*kb:]
+		} else {
+			packB512(pb[:kb*16*ceilDiv(nb, 16)], transB, b, ldb, pc, kb, jc, nb)
+		}
+		for s, x := range sl {
+			direct := !packed && x.rows == 12
+			ps := pa[:12*kb]
+			switch {
+			case all:
+				ps = pa[s*12*kb : (s+1)*12*kb]
+			case !direct:
+				packA512(ps, transA, a, lda, x.i, x.rows, pc, kb)
 			}
-			for ic, rows := i0, 0; ic < i1; ic += rows {
-				// Slivers of 12 rows, the last 16 as 8 + 8, the rest by the 8-row kernel
-				// where it fits (h: the kernel's height).
-				rows = min(12, i1-ic)
-				if i1-ic == 16 {
-					rows = 8
-				}
-				h := 12
-				if rows <= 8 {
-					h = 8
-				}
-				direct := !transA && rows == 12 && lda%512 != 0
-				if !direct {
-					packA512(pa[:12*kb], transA, a, lda, ic, rows, pc, kb)
-				}
-				for jj, off := 0, 0; jj < nb; {
-					w := sliverWidth(nb - jj)
-					cols := min(w, nb-jj)
-					bp := pb[off : off+kb*w]
-					j := jc + jj
-					jj, off = jj+w, off+kb*w
-					kernel512(direct, h, w, kb, alpha, bet, a, ic*lda+pc, lda, pa, bp, c, ic*ldc+j, ldc, rows, cols)
-				}
+			for jj, off := 0, 0; jj < nb; {
+				w := sliverWidth(nb - jj)
+				cols := min(w, nb-jj)
+				bp := pb[off : off+kb*w]
+				j := jc + jj
+				jj, off = jj+w, off+kb*w
+				kernel512(direct, x.h, w, kb, alpha, bet, a, x.i*lda+pc, lda, ps, bp, c, x.i*ldc+j, ldc, x.rows, cols)
 			}
 		}
 	}
@@ -205,15 +239,16 @@ func kernel512(direct bool, h, w, kb int, alpha, beta float32, a []float32, ai, 
 // packB512 writes op(B)[p0:p0+kb, j0:j0+cols] into dst as panels of 16 columns (panel u holds
 // dst[16·kb·u + 16p + j] = op(B)[p0+p, j0+16u+j]), the last one zero-padded.
 func packB512(dst []float32, transB bool, b []float32, ldb, p0, kb, j0, cols int) {
-	for u := 0; 16*u < cols; u++ {
-		panel, jw := dst[16*kb*u:16*kb*(u+1)], min(16, cols-16*u)
-		if transB {
-			packTransposed(panel, 16, b, ldb, j0+16*u, jw, p0, kb)
-			continue
-		}
-		first := p0*ldb + j0 + 16*u // rows of op(B) are contiguous in b
-		_ = b[first+(kb-1)*ldb+jw-1]
-		gemmPackB16(&panel[0], &b[first], ldb, kb, colMask(jw))
+	panels := ceilDiv(cols, 16)
+	if !transB { // rows of op(B) are contiguous in b: read them in order, a row at a time
+		first := p0*ldb + j0
+		_ = dst[16*kb*panels-1]
+		_ = b[first+(kb-1)*ldb+cols-1]
+		gemmPackB16N(&dst[0], &b[first], ldb, kb, panels, colMask(cols-16*(panels-1)))
+		return
+	}
+	for u := range panels {
+		packTransposed(dst[16*kb*u:16*kb*(u+1)], 16, b, ldb, j0+16*u, min(16, cols-16*u), p0, kb)
 	}
 }
 

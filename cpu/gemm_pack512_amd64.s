@@ -3,27 +3,6 @@
 // Packing for the AVX-512 product (see gemm_avx512_amd64.go). Masked loads read only the columns
 // that exist and write zeros in the others, so edge slivers come out zero-padded.
 
-// func gemmPackB16(dst, b *float32, ldb, kb, mask int)
-// dst[16p+j] = b[p·ldb+j] for j < 16 where bit j of mask is set, else 0; p < kb.
-TEXT ·gemmPackB16(SB), NOSPLIT, $0-40
-	MOVQ  dst+0(FP), DI
-	MOVQ  b+8(FP), SI
-	MOVQ  ldb+16(FP), R8
-	SHLQ  $2, R8
-	MOVQ  kb+24(FP), CX
-	MOVQ  mask+32(FP), AX
-	KMOVW AX, K1
-
-packB16loop:
-	VMOVUPS.Z (SI), K1, Z0
-	VMOVUPS   Z0, (DI)
-	ADDQ      R8, SI
-	ADDQ      $64, DI
-	DECQ      CX
-	JNZ       packB16loop
-	VZEROUPPER
-	RET
-
 // func gemmPackA12T(dst, a *float32, lda, kb, mask int)
 // dst[12p+i] = a[p·lda+i] for i < 12 where bit i of mask is set, else 0; p < kb.
 TEXT ·gemmPackA12T(SB), NOSPLIT, $0-40
@@ -95,5 +74,48 @@ packA12loop:
 	ADDQ $384, DI
 	DECQ CX
 	JNZ  packA12loop
+	VZEROUPPER
+	RET
+
+// func gemmPackB16N(dst, b *float32, ldb, kb, panels, mask int)
+// Panels of 16 columns from a row-major B, a row at a time (B read in order, so that a tall B
+// with long rows is not walked once per panel): dst[16·kb·u + 16p + j] = b[p·ldb + 16u + j] for
+// u < panels, p < kb, j < 16, the last panel's columns where bit j of mask is set, else 0;
+// panels ≥ 1, kb ≥ 1.
+TEXT ·gemmPackB16N(SB), NOSPLIT, $0-48
+	MOVQ  dst+0(FP), DI
+	MOVQ  b+8(FP), SI
+	MOVQ  ldb+16(FP), R8
+	SHLQ  $2, R8
+	MOVQ  kb+24(FP), CX
+	MOVQ  CX, R10
+	SHLQ  $6, R10 // a panel: 64·kb bytes
+	MOVQ  panels+32(FP), R9
+	DECQ  R9
+	MOVQ  mask+40(FP), AX
+	KMOVW AX, K1
+
+packB16Nrow:
+	MOVQ SI, R11
+	MOVQ DI, R12
+	MOVQ R9, BX
+	TESTQ BX, BX
+	JZ   packB16Nlast
+
+packB16Npanel:
+	VMOVUPS (R11), Z0
+	VMOVUPS Z0, (R12)
+	ADDQ    $64, R11
+	ADDQ    R10, R12
+	DECQ    BX
+	JNZ     packB16Npanel
+
+packB16Nlast:
+	VMOVUPS.Z (R11), K1, Z0
+	VMOVUPS   Z0, (R12)
+	ADDQ      R8, SI
+	ADDQ      $64, DI
+	DECQ      CX
+	JNZ       packB16Nrow
 	VZEROUPPER
 	RET

@@ -79,3 +79,43 @@ func TestPackA512(t *testing.T) {
 		}
 	}
 }
+
+// TestPackB512 compares the AVX-512 product's packer of B (16-column panels; a row-major B a
+// row at a time, a transposed one by 8×8 blocks) with its definition, over widths, depths and
+// offsets.
+func TestPackB512(t *testing.T) {
+	if !cpu.X86.HasAVX512F {
+		t.Skip("this CPU has no AVX-512F: the AVX-512 product and its packers do not run here")
+	}
+	r := rand.New(rand.NewPCG(9, 10))
+	const ldb = 211
+	b := randSlice(r, 250*ldb)
+	for _, transB := range []bool{false, true} {
+		for _, cols := range []int{1, 15, 16, 17, 32, 33, 100} {
+			for _, kb := range []int{1, 7, 8, 9, 67} {
+				for _, off := range [][2]int{{0, 0}, {3, 5}, {101, 37}} {
+					j0, p0 := off[0], off[1]
+					panels := (cols + 15) / 16
+					got := make([]float32, 16*kb*panels)
+					for i := range got {
+						got[i] = -7 // must be overwritten, padding with zeros
+					}
+					want := make([]float32, 16*kb*panels)
+					for p := 0; p < kb; p++ {
+						for j := 0; j < cols; j++ {
+							v := b[(p0+p)*ldb+j0+j]
+							if transB {
+								v = b[(j0+j)*ldb+p0+p]
+							}
+							want[16*kb*(j/16)+16*p+j%16] = v
+						}
+					}
+					packB512(got, transB, b, ldb, p0, kb, j0, cols)
+					if !slices.Equal(got, want) {
+						t.Fatalf("transB=%v cols=%d kb=%d j0=%d p0=%d: packed %v, want %v", transB, cols, kb, j0, p0, got, want)
+					}
+				}
+			}
+		}
+	}
+}
