@@ -12,8 +12,9 @@ package cpu
 // (prepack512: the recurrent encoder's S) serves any split of the columns between threads.
 //
 // Blocking, for a core with 32–48 KiB of L1 and 1 MiB of L2 (Zen 4, Zen 5): a kc×nc block of B
-// is packed into 32-column slivers (kc ≤ 512, nc ≤ 384: at most 768 KiB, in L2); a 12×kc sliver
-// of A (at most 24 KiB) stays in L1 while every sliver of the block passes it. On a 2-core Zen 4,
+// is packed into 16-column panels, two to a 32-column sliver (kc ≤ 512, nc ≤ 384: at most
+// 768 KiB, in L2); a 12×kc sliver of A (at most 24 KiB) stays in L1 while every sliver of the
+// block passes it. On a 2-core Zen 4,
 // kc = 512 measured 3–8% faster than 256 at the DrSAE shapes (fewer passes over C). A is read
 // where it lies when it is stored row-major (the rows kernel), unless its rows are a multiple of
 // 512 values apart: then the 12 rows of a sliver fall into one or two sets of L1 and evict each
@@ -125,31 +126,19 @@ func colMask(cols int) int { return 1<<min(cols, 32) - 1 }
 const gemm512PackAll = 1 << 22
 
 // gemm512Part computes the rows [i0, i1) and columns [j0, j1) of C (n columns), with B from pre
-// where prepack512 packed it. A's slivers: 12 rows, the last 16 as 8 + 8, the rest by the 8-row
-// kernel where it fits. For each block: B's panels, then each sliver of A against every panel
-// pair of B. Each value of C sums its k-blocks in order.
+// where prepack512 packed it. For each block (k-block, column block): B's panels, then each
+// sliver of A (sliverRows) against every panel pair of B. Each value of C sums its k-blocks in
+// order.
 func gemm512Part(transA, transB bool, i0, i1, j0, j1, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, pre []float32) {
 	kc := blockSize(k, gemm512KC, 1)
 	nc := blockSize(j1-j0, gemm512NC, 16)
-	type sliver struct{ i, rows, h int } // h: the kernel's height
-	var sl []sliver
-	for ic, rows := i0, 0; ic < i1; ic += rows {
-		rows = min(12, i1-ic)
-		if i1-ic == 16 {
-			rows = 8
-		}
-		h := 12
-		if rows <= 8 {
-			h = 8
-		}
-		sl = append(sl, sliver{ic, rows, h})
-	}
+	nk, nj := ceilDiv(k, kc), ceilDiv(j1-j0, nc)
 	packed := transA || lda%512 == 0 // else 12-row slivers are read where they lie
-	all := packed && j1-j0 > nc && len(sl)*12*kc <= gemm512PackAll
+	all := packed && nj > 1 && 12*ceilDiv(i1-i0, 8)*kc <= gemm512PackAll
 	pa := getBuf(12 * kc)
-	if all {
+	if all { // room for every sliver (no more than one per 8 rows)
 		putBuf(pa)
-		pa = getBuf(len(sl) * 12 * kc)
+		pa = getBuf(12 * ceilDiv(i1-i0, 8) * kc)
 	}
 	defer putBuf(pa)
 	var pb []float32
@@ -157,27 +146,23 @@ func gemm512Part(transA, transB bool, i0, i1, j0, j1, n, k int, alpha float32, a
 		pb = getBuf(kc * nc)
 		defer putBuf(pb)
 	}
-	// The blocks (k-block, column block): column block by column block, so that C's block
-	// takes its k-blocks while it is in the caches; k-block by k-block where A is packed whole.
-	type block struct{ pc, jc int }
-	var order []block
-	for x := 0; x < ceilDiv(k, kc)*ceilDiv(j1-j0, nc); x++ {
+	// Column block by column block, so that C's block takes its k-blocks while it is in the
+	// caches; k-block by k-block where A is packed whole for each.
+	for x := 0; x < nk*nj; x++ {
+		xk, xj := x%nk, x/nk
 		if all {
-			order = append(order, block{x / ceilDiv(j1-j0, nc) * kc, j0 + x%ceilDiv(j1-j0, nc)*nc})
-		} else {
-			order = append(order, block{x % ceilDiv(k, kc) * kc, j0 + x/ceilDiv(k, kc)*nc})
+			xk, xj = x/nj, x%nj
 		}
-	}
-	for o, blk := range order {
-		pc, jc := blk.pc, blk.jc
+		pc, jc := xk*kc, j0+xj*nc
 		kb, nb := min(kc, k-pc), min(nc, j1-jc)
 		bet := beta
 		if pc > 0 {
 			bet = 1
 		}
-		if all && (o == 0 || order[o-1].pc != pc) {
-			for s, x := range sl {
-				packA512(pa[s*12*kb:(s+1)*12*kb], transA, a, lda, x.i, x.rows, pc, kb)
+		if all && xj == 0 {
+			for s, ic, rows := 0, i0, 0; ic < i1; s, ic = s+1, ic+rows {
+				rows, _ = sliverRows(ic, i1)
+				packA512(pa[s*12*kb:(s+1)*12*kb], transA, a, lda, ic, rows, pc, kb)
 			}
 		}
 		if pre != nil { // this block's panels: pc·n16 values on, then jc/16 panels of 16·kb
@@ -185,14 +170,16 @@ func gemm512Part(transA, transB bool, i0, i1, j0, j1, n, k int, alpha float32, a
 		} else {
 			packB512(pb[:kb*16*ceilDiv(nb, 16)], transB, b, ldb, pc, kb, jc, nb)
 		}
-		for s, x := range sl {
-			direct := !packed && x.rows == 12
+		for s, ic, rows := 0, i0, 0; ic < i1; s, ic = s+1, ic+rows {
+			var h int
+			rows, h = sliverRows(ic, i1)
+			direct := !packed && rows == 12
 			ps := pa[:12*kb]
 			switch {
 			case all:
 				ps = pa[s*12*kb : (s+1)*12*kb]
 			case !direct:
-				packA512(ps, transA, a, lda, x.i, x.rows, pc, kb)
+				packA512(ps, transA, a, lda, ic, rows, pc, kb)
 			}
 			for jj, off := 0, 0; jj < nb; {
 				w := sliverWidth(nb - jj)
@@ -200,10 +187,23 @@ func gemm512Part(transA, transB bool, i0, i1, j0, j1, n, k int, alpha float32, a
 				bp := pb[off : off+kb*w]
 				j := jc + jj
 				jj, off = jj+w, off+kb*w
-				kernel512(direct, x.h, w, kb, alpha, bet, a, x.i*lda+pc, lda, ps, bp, c, x.i*ldc+j, ldc, x.rows, cols)
+				kernel512(direct, h, w, kb, alpha, bet, a, ic*lda+pc, lda, ps, bp, c, ic*ldc+j, ldc, rows, cols)
 			}
 		}
 	}
+}
+
+// sliverRows is the height of the sliver of A that starts at row ic of a part ending at i1, and
+// the kernel's (h): 12 rows, the last 16 as 8 + 8, and the rest by the 8-row kernel where it fits.
+func sliverRows(ic, i1 int) (rows, h int) {
+	rows = min(12, i1-ic)
+	if i1-ic == 16 {
+		rows = 8
+	}
+	if rows <= 8 {
+		return rows, 8
+	}
+	return rows, 12
 }
 
 // kernel512 runs the kernel of height h (12, or 8 from a packed sliver) and width w on the
