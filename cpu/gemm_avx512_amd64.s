@@ -479,7 +479,9 @@ r16store:
 
 // The 8-row kernels: the first 8 rows of a 12-row packed sliver (a[12p+i], i < 8), for the
 // last rows of a product whose height leaves 4 or 8 over after its 12-row slivers (16 rows run
-// as 8 + 8 rather than 12 + 4 of a 12-row kernel with a third of its work wasted).
+// as 8 + 8 rather than 12 + 4 of a 12-row kernel with a third of its work wasted). They share
+// the 12-row kernels' epilogues, which stop after rows ≤ 8 stores (the registers of rows 8–11
+// are zeroed, never stored).
 
 #define PACKED32R8(ao, bo) \
 	VMOVUPS bo(DI), Z24;             \
@@ -504,74 +506,6 @@ r16store:
 	FMA16(ao+24(SI), Z6); \
 	FMA16(ao+28(SI), Z7)
 
-#define ZERO8 \
-	VPXORD Z0, Z0, Z0; \
-	VPXORD Z1, Z1, Z1; \
-	VPXORD Z2, Z2, Z2; \
-	VPXORD Z3, Z3, Z3; \
-	VPXORD Z4, Z4, Z4; \
-	VPXORD Z5, Z5, Z5; \
-	VPXORD Z6, Z6, Z6; \
-	VPXORD Z7, Z7, Z7
-
-#define EPILOGUE32R8 \
-	VBROADCASTSS alpha+8(FP), Z31; \
-	VBROADCASTSS beta+12(FP), Z30; \
-	MOVL         beta+12(FP), AX;  \
-	SHLL         $1, AX;           \
-	JZ           beta0;            \
-	STORE_32(Z0, Z1);              \
-	STORE_32(Z2, Z3);              \
-	STORE_32(Z4, Z5);              \
-	STORE_32(Z6, Z7);              \
-	STORE_32(Z8, Z9);              \
-	STORE_32(Z10, Z11);            \
-	STORE_32(Z12, Z13);            \
-	STORE_32(Z14, Z15);            \
-	VZEROUPPER;                    \
-	RET;                           \
-beta0:                             \
-	STORE0_32(Z0, Z1);             \
-	STORE0_32(Z2, Z3);             \
-	STORE0_32(Z4, Z5);             \
-	STORE0_32(Z6, Z7);             \
-	STORE0_32(Z8, Z9);             \
-	STORE0_32(Z10, Z11);           \
-	STORE0_32(Z12, Z13);           \
-	STORE0_32(Z14, Z15);           \
-done:                              \
-	VZEROUPPER;                    \
-	RET
-
-#define EPILOGUE16R8 \
-	VBROADCASTSS alpha+8(FP), Z31; \
-	VBROADCASTSS beta+12(FP), Z30; \
-	MOVL         beta+12(FP), AX;  \
-	SHLL         $1, AX;           \
-	JZ           beta0;            \
-	STORE_16(Z0);                  \
-	STORE_16(Z1);                  \
-	STORE_16(Z2);                  \
-	STORE_16(Z3);                  \
-	STORE_16(Z4);                  \
-	STORE_16(Z5);                  \
-	STORE_16(Z6);                  \
-	STORE_16(Z7);                  \
-	VZEROUPPER;                    \
-	RET;                           \
-beta0:                             \
-	STORE0_16(Z0);                 \
-	STORE0_16(Z1);                 \
-	STORE0_16(Z2);                 \
-	STORE0_16(Z3);                 \
-	STORE0_16(Z4);                 \
-	STORE0_16(Z5);                 \
-	STORE0_16(Z6);                 \
-	STORE0_16(Z7);                 \
-done:                              \
-	VZEROUPPER;                    \
-	RET
-
 // func sgemm512Packed8x32(k int, alpha, beta float32, a, b, c *float32, ldc, mask, rows int)
 TEXT ·sgemm512Packed8x32(SB), NOSPLIT, $0-64
 	MOVQ  k+0(FP), CX
@@ -588,15 +522,7 @@ TEXT ·sgemm512Packed8x32(SB), NOSPLIT, $0-64
 	SHRQ  $16, AX
 	KMOVW AX, K2
 	PREFETCHC
-	ZERO8
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
+	ZERO24
 	MOVQ  CX, BX
 	SHRQ  $2, BX
 	ANDQ  $3, CX
@@ -628,7 +554,7 @@ q32loop1:
 
 q32store:
 	MOVQ rows+56(FP), BX
-	EPILOGUE32R8
+	EPILOGUE32
 
 // func sgemm512Packed8x16(k int, alpha, beta float32, a, b, c *float32, ldc, mask, rows int)
 TEXT ·sgemm512Packed8x16(SB), NOSPLIT, $0-64
@@ -641,7 +567,7 @@ TEXT ·sgemm512Packed8x16(SB), NOSPLIT, $0-64
 	MOVQ  mask+48(FP), AX
 	KMOVW AX, K1
 	PREFETCHC
-	ZERO8
+	ZERO12
 	MOVQ  CX, BX
 	SHRQ  $2, BX
 	ANDQ  $3, CX
@@ -671,4 +597,4 @@ q16loop1:
 
 q16store:
 	MOVQ rows+56(FP), BX
-	EPILOGUE16R8
+	EPILOGUE16
