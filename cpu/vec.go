@@ -35,7 +35,7 @@ type vecKernels struct {
 	fromColumns8 func(dst []float32, ld int, src []float32, n int)
 }
 
-// bestVecKernels is the fastest path this CPU runs, or the one DRSAE_CPU_VEC names (avx2, go)
+// bestVecKernels is the fastest path this CPU runs, or the one DRSAE_CPU_VEC names (avx512, avx2, go)
 // where this CPU runs it.
 func bestVecKernels() *vecKernels {
 	ks := vecKernelList()

@@ -408,3 +408,63 @@ scale:
 scaledone:
 	VZEROUPPER
 	RET
+
+// func vecShrinkAVX512(n int, d, x, th *float32, twoSided int)
+// vecShrinkAVX2's loops 32 elements a step in zmm registers (n a multiple of 32): the same
+// operations, so the same bits.
+TEXT ·vecShrinkAVX512(SB), NOSPLIT, $0-40
+	MOVQ       n+0(FP), CX
+	MOVQ       d+8(FP), DI
+	MOVQ       x+16(FP), SI
+	MOVQ       th+24(FP), DX
+	MOVQ       twoSided+32(FP), AX
+	VPXORD     Z13, Z13, Z13                  // 0
+	VPTERNLOGD $0xff, Z14, Z14, Z14           // all ones
+	VPSLLD     $31, Z14, Z14                  // sign bit
+	VPTERNLOGD $0xff, Z15, Z15, Z15
+	VPSRLD     $1, Z15, Z15                   // all but the sign bit
+	SHRQ       $5, CX
+	JZ         shrink512done
+	TESTQ      AX, AX
+	JZ         pos512
+
+soft512:
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z3
+	VANDPS  Z15, Z0, Z1
+	VANDPS  Z15, Z3, Z4
+	VSUBPS  (DX), Z1, Z1
+	VSUBPS  64(DX), Z4, Z4
+	VMAXPS  Z1, Z13, Z1
+	VMAXPS  Z4, Z13, Z4
+	VANDPS  Z14, Z0, Z2
+	VANDPS  Z14, Z3, Z5
+	VORPS   Z2, Z1, Z1
+	VORPS   Z5, Z4, Z4
+	VMOVUPS Z1, (DI)
+	VMOVUPS Z4, 64(DI)
+	ADDQ    $128, SI
+	ADDQ    $128, DX
+	ADDQ    $128, DI
+	DECQ    CX
+	JNZ     soft512
+	JMP     shrink512done
+
+pos512:
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z3
+	VSUBPS  (DX), Z0, Z1
+	VSUBPS  64(DX), Z3, Z4
+	VMAXPS  Z1, Z13, Z1
+	VMAXPS  Z4, Z13, Z4
+	VMOVUPS Z1, (DI)
+	VMOVUPS Z4, 64(DI)
+	ADDQ    $128, SI
+	ADDQ    $128, DX
+	ADDQ    $128, DI
+	DECQ    CX
+	JNZ     pos512
+
+shrink512done:
+	VZEROUPPER
+	RET
