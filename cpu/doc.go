@@ -7,14 +7,15 @@
 //     assembly micro-kernel chosen at run time: AVX-512 (a 12×32 block of C in zmm registers,
 //     its own blocking and split of the threads) where the CPU has AVX-512F, else AVX2 and FMA
 //     (6×16); elsewhere a pure-Go one. DRSAE_CPU_GEMM=avx512, avx2 or go picks one of those
-//     this CPU runs, and Info().Extra["gemm"] names the kernel in use. The plain-loop reference Gemm (gemm_ref.go) sits beside the blocked product, and the
-//     tests compare the two.
+//     this CPU runs, and Info().Extra["gemm"] names the kernel in use. The plain-loop reference
+//     Gemm (gemm_ref.go) sits beside the blocked product, and the tests compare the two.
 //   - The memory-bound ops (elementwise, shrinkage, the group ops) run AVX2 loops on amd64 with
 //     AVX2 and FMA (vec_amd64.s; where the CPU has AVX-512F, the forward shrinkage 32 elements a
 //     step in zmm registers: the avx512 path), elsewhere the portable Go loops (vec.go);
-//     DRSAE_CPU_VEC=avx512, avx2 or go picks one, and Info().Extra["vec"] names it. The elementwise and shrinkage loops
-//     give the portable results bit for bit (the tests check it). The group ops there run on
-//     blocks of 8 rows turned on their side (groups8.go), one vector load per (pool, member).
+//     DRSAE_CPU_VEC=avx512, avx2 or go picks one, and Info().Extra["vec"] names it. The
+//     elementwise and shrinkage loops give the portable results bit for bit (the tests check
+//     it). The group ops there run on blocks of 8 rows turned on their side (groups8.go), one
+//     vector load per (pool, member).
 //   - Ops are synchronous: when an op returns, its output is written. Sync and Download never
 //     return an error.
 //   - Memory: a Tensor owns a Go slice allocated by New. Reshape returns a view that shares the

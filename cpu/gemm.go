@@ -148,12 +148,8 @@ func (be *Backend) gemmPacked(pre []float32, transB bool, m, n, k int, alpha flo
 		be.gemmSlices(false, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	if kern := be.gemm; kern.product != nil {
-		if alpha != 0 {
-			kern.product(be, false, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, pre)
-		} else {
-			be.scaleC(beta, m, n, c, ldc)
-		}
+	if kern := be.gemm; kern.product != nil && alpha != 0 {
+		kern.product(be, false, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, pre)
 		return
 	}
 	be.scaleC(beta, m, n, c, ldc)

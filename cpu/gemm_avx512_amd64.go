@@ -135,11 +135,11 @@ func gemm512Part(transA, transB bool, i0, i1, j0, j1, n, k int, alpha float32, a
 	nk, nj := ceilDiv(k, kc), ceilDiv(j1-j0, nc)
 	packed := transA || lda%512 == 0 // else 12-row slivers are read where they lie
 	all := packed && nj > 1 && 12*ceilDiv(i1-i0, 8)*kc <= gemm512PackAll
-	pa := getBuf(12 * kc)
-	if all { // room for every sliver (no more than one per 8 rows)
-		putBuf(pa)
-		pa = getBuf(12 * ceilDiv(i1-i0, 8) * kc)
+	slivers := 1 // packed at a time: one, or every sliver (no more than one per 8 rows)
+	if all {
+		slivers = ceilDiv(i1-i0, 8)
 	}
+	pa := getBuf(12 * slivers * kc)
 	defer putBuf(pa)
 	var pb []float32
 	if pre == nil {

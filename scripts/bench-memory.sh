@@ -5,12 +5,15 @@
 #
 #   scripts/bench-memory.sh [ROUNDS]        (default 3; each cell is the best of its rounds)
 #
-# Environment: BENCHTIME (go test -benchtime, default 200ms), PATHS (default "go avx2").
+# Environment: BENCHTIME (go test -benchtime, default 200ms), PATHS (default "go avx2", and
+# avx512 where the CPU has AVX-512F).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
 benchtime=${BENCHTIME:-200ms}
-paths=${PATHS:-"go avx2"}
+default_paths="go avx2"
+grep -qw avx512f /proc/cpuinfo && default_paths+=" avx512"
+paths=${PATHS:-$default_paths}
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
