@@ -38,13 +38,12 @@ func (be *Backend) BroadcastAdd(dst, x kernels.Tensor, alpha float32, v kernels.
 	dd, xd, vd := data("BroadcastAdd", dst), data("BroadcastAdd", x), data("BroadcastAdd", v)
 	rows, cols := kernels.CheckBroadcast("BroadcastAdd", dst, x, v, axis)
 	be.parallelFor(rows, memoryWork(rows*cols), func(lo, hi int) {
+		if axis == kernels.PerCol {
+			be.vec.addScaled(dd[lo*cols:hi*cols], xd[lo*cols:hi*cols], alpha, vd[:cols])
+			return
+		}
 		for r := lo; r < hi; r++ {
-			ds, xs := dd[r*cols:(r+1)*cols], xd[r*cols:(r+1)*cols]
-			if axis == kernels.PerRow {
-				be.vec.addConst(ds, xs, alpha*vd[r])
-			} else {
-				be.vec.addScaled(ds, xs, alpha, vd[:cols])
-			}
+			be.vec.addConst(dd[r*cols:(r+1)*cols], xd[r*cols:(r+1)*cols], alpha*vd[r])
 		}
 	})
 }

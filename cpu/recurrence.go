@@ -31,10 +31,8 @@ func (be *Backend) ShrinkRecurrence(zs, code, c, s, theta kernels.Tensor, nonNeg
 			be.gemmPacked(pre, true, b, m, m, 1, zd[(t-2)*n:(t-1)*n], m, sd, m, 1, dst, m) // += z^{t−1}·Sᵀ
 		}
 		be.parallelFor(b, memoryWork(n), func(lo, hi int) {
-			for r := lo; r < hi; r++ {
-				row := dst[r*m : (r+1)*m]
-				be.vec.shrink(row, row, td[:m], !nonNegative)
-			}
+			rows := dst[lo*m : hi*m]
+			be.vec.shrink(rows, rows, td[:m], !nonNegative)
 		})
 	}
 }
@@ -87,12 +85,12 @@ func (be *Backend) ShrinkRecurrenceBackward(g, gsum, gsign, delta, zs, code, s k
 		}
 		if t > 1 || steps > 1 {
 			// g^t = δ^t ⊙ [z^t ≠ 0], in place: SoftShrinkBackward's mask [|z| > θ] at θ = 0.
-			be.parallelFor(m, memoryWork(n), func(lo, hi int) {
-				be.vec.shrinkBackward(gt[lo:], gt[lo:], z[lo:], m, b, zeros[lo:hi], nil, true)
+			be.parallelFor(b, memoryWork(n), func(lo, hi int) {
+				be.vec.shrinkBackward(gt[lo*m:], gt[lo*m:], z[lo*m:], m, hi-lo, zeros, nil, true)
 			})
 		} else {
-			be.parallelFor(m, memoryWork(n), func(lo, hi int) { // T = 1: g¹ goes to gsum only
-				be.vec.shrinkBackward(sumd[lo:], gt[lo:], z[lo:], m, b, zeros[lo:hi], nil, true)
+			be.parallelFor(b, memoryWork(n), func(lo, hi int) { // T = 1: g¹ goes to gsum only
+				be.vec.shrinkBackward(sumd[lo*m:], gt[lo*m:], z[lo*m:], m, hi-lo, zeros, nil, true)
 			})
 			gt = sumd
 		}

@@ -23,9 +23,7 @@ func (be *Backend) shrink(op string, twoSided bool, dst, x, theta kernels.Tensor
 	dd, xd, td := data(op, dst), data(op, x), data(op, theta)
 	rows, m := kernels.CheckShrink(op, dst, x, theta)
 	be.parallelFor(rows, memoryWork(rows*m), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			be.vec.shrink(dd[r*m:(r+1)*m], xd[r*m:(r+1)*m], td[:m], twoSided)
-		}
+		be.vec.shrink(dd[lo*m:hi*m], xd[lo*m:hi*m], td[:m], twoSided)
 	})
 }
 
@@ -41,29 +39,37 @@ func (be *Backend) PosShrinkBackward(dx, dtheta, dy, x, theta kernels.Tensor) {
 	be.shrinkBackward("PosShrinkBackward", false, dx, dtheta, dy, x, theta)
 }
 
-// shrinkBackward is both backward passes; two-sided selects SoftShrink's. The goroutines split
-// the units, so each owns its dtheta[i] and sums the rows in order.
+// shrinkBackward is both backward passes; two-sided selects SoftShrink's. Without dtheta the
+// goroutines split the rows. With it, each dtheta[i] sums the rows in order: one goroutine
+// takes the sums over the whole matrix and another dx. (With the units split instead, each
+// goroutine sweeping its part of every row, the AVX-512 loop took 65 µs at 256×400 on a Zen 5,
+// against 18 µs for one goroutine alone.)
 func (be *Backend) shrinkBackward(op string, twoSided bool, dx, dtheta, dy, x, theta kernels.Tensor) {
 	dxd, dyd, xd, td := data(op, dx), data(op, dy), data(op, x), data(op, theta)
-	var dtd []float32
-	if dtheta != nil {
-		dtd = data(op, dtheta)
-	}
 	rows, m := kernels.CheckShrinkBackward(op, dx, dtheta, dy, x, theta)
 	noAlias(op, dx, dy, x, theta)
-	if dtheta != nil {
-		noAlias(op, dtheta, dx, dy, x, theta)
+	if dtheta == nil {
+		be.parallelFor(rows, memoryWork(rows*m), func(lo, hi int) {
+			be.vec.shrinkBackward(dxd[lo*m:], dyd[lo*m:], xd[lo*m:], m, hi-lo, td[:m], nil, twoSided)
+		})
+		return
 	}
-	be.parallelFor(m, memoryWork(rows*m), func(lo, hi int) {
-		var sums []float64
-		if dtd != nil {
-			sums = make([]float64, hi-lo)
-		}
-		be.vec.shrinkBackward(dxd[lo:], dyd[lo:], xd[lo:], m, rows, td[lo:hi], sums, twoSided)
-		for i, s := range sums {
-			dtd[lo+i] = float32(s)
+	dtd := data(op, dtheta)
+	noAlias(op, dtheta, dx, dy, x, theta)
+	sums := make([]float64, m)
+	be.parallelFor(2, memoryWork(rows*m), func(lo, hi int) {
+		switch {
+		case hi-lo == 2: // one goroutine: both in one pass
+			be.vec.shrinkBackward(dxd, dyd, xd, m, rows, td[:m], sums, twoSided)
+		case lo == 0:
+			be.vec.shrinkBackward(nil, dyd, xd, m, rows, td[:m], sums, twoSided)
+		default:
+			be.vec.shrinkBackward(dxd, dyd, xd, m, rows, td[:m], nil, twoSided)
 		}
 	})
+	for i, s := range sums {
+		dtd[i] = float32(s)
+	}
 }
 
 // sign is −1, 0 or 1 (NaN for NaN).
@@ -78,3 +84,5 @@ func sign(v float32) float32 {
 }
 
 func abs(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }
+
+var splitDiv = 2

@@ -10,20 +10,22 @@ import (
 // the group ops. Each loop works on equal-length slices (th, v as long as x) and computes, for
 // every element, what the portable Go loop computes, bit for bit; the group ops, where a
 // path has them (poolGather8 non-nil), sum in float32 with fused multiply-adds instead of the
-// portable path's float64.
+// portable path's float64. addScaled and shrink take whole rows: x and d hold rows of len(v)
+// (len(th)) elements, v (th) applying to each, so that a path can run a matrix in one call.
 type vecKernels struct {
 	name      string
 	fill      func(d []float32, v float32)
 	axpby     func(alpha float32, x []float32, beta float32, y []float32) // y = α·x + β·y, y unread if β = 0
 	mul       func(d, x, y []float32)                                     // d = x·y
 	div       func(d, x, y []float32)                                     // d = x/y
-	addScaled func(d, x []float32, a float32, v []float32)                // d = x + a·v
+	addScaled func(d, x []float32, a float32, v []float32)                // d = x + a·v, v a row (below)
 	addConst  func(d, x []float32, c float32)                             // d = x + c
 	mulConst  func(d, x []float32, c float32)                             // d = x·c
-	shrink    func(d, x, th []float32, twoSided bool)                     // SoftShrink, PosShrink
+	shrink    func(d, x, th []float32, twoSided bool)                     // SoftShrink, PosShrink, th a row
 	// shrinkBackward runs a strip of len(th) units down rows rows, row r at element r·ld of
 	// dx, dy and x: dx = dy where active, else 0; sums (float64, may be nil) −= s·dy where
-	// active (s = sign(x) two-sided, 1 one-sided), the rows summed in order.
+	// active (s = sign(x) two-sided, 1 one-sided), the rows summed in order. dx may be nil
+	// where sums is not: the sums alone.
 	shrinkBackward func(dx, dy, x []float32, ld, rows int, th []float32, sums []float64, twoSided bool)
 
 	// The blocked group ops of groups8.go, nil where the path has none. poolGather8 and
@@ -97,6 +99,30 @@ func divGo(d, x, y []float32) {
 }
 
 func addScaledGo(d, x []float32, a float32, v []float32) {
+	eachRow(d, x, v, func(d, x, v []float32) { addScaledRowGo(d, x, a, v) })
+}
+
+// eachRow runs fn on each row of len(v) elements of d and x.
+func eachRow(d, x, v []float32, fn func(d, x, v []float32)) {
+	m := len(v)
+	for r := range wholeRows(d, x, v) {
+		fn(d[r*m:(r+1)*m], x[r*m:(r+1)*m], v)
+	}
+}
+
+// wholeRows is the number of rows of len(v) elements d holds, after checking that d is whole
+// rows and x at least as long (what the row loops of the assembly rely on).
+func wholeRows(d, x, v []float32) int {
+	if len(v) == 0 || len(d) == 0 {
+		return 0
+	}
+	if len(d)%len(v) != 0 || len(x) < len(d) {
+		panic("cpu: a row loop on lengths that are not whole rows")
+	}
+	return len(d) / len(v)
+}
+
+func addScaledRowGo(d, x []float32, a float32, v []float32) {
 	x, v = x[:len(d)], v[:len(d)]
 	for i := range d {
 		d[i] = x[i] + a*v[i]
@@ -118,6 +144,10 @@ func mulConstGo(d, x []float32, c float32) {
 }
 
 func shrinkGo(d, x, th []float32, twoSided bool) {
+	eachRow(d, x, th, func(d, x, th []float32) { shrinkRowGo(d, x, th, twoSided) })
+}
+
+func shrinkRowGo(d, x, th []float32, twoSided bool) {
 	d, th = d[:len(x)], th[:len(x)]
 	if !twoSided {
 		for i, v := range x {
@@ -136,13 +166,25 @@ func shrinkGo(d, x, th []float32, twoSided bool) {
 func shrinkBackwardGo(dx, dy, x []float32, ld, rows int, th []float32, sums []float64, twoSided bool) {
 	for r := range rows {
 		o := r * ld
-		shrinkBackwardRow(dx[o:], dy[o:], x[o:o+len(th)], th, sums, twoSided)
+		shrinkBackwardRow(from(dx, o), dy[o:], x[o:o+len(th)], th, sums, twoSided)
 	}
 }
 
-// shrinkBackwardRow is one row of shrinkBackwardGo, len(x) units.
+// from is s[o:], or nil for a nil s.
+func from(s []float32, o int) []float32 {
+	if s == nil {
+		return nil
+	}
+	return s[o:]
+}
+
+// shrinkBackwardRow is one row of shrinkBackwardGo, len(x) units; a nil dx (with sums) is not
+// written.
 func shrinkBackwardRow(dx, dy, x, th []float32, sums []float64, twoSided bool) {
-	dx, dy, th = dx[:len(x)], dy[:len(x)], th[:len(x)]
+	dy, th = dy[:len(x)], th[:len(x)]
+	if dx != nil {
+		dx = dx[:len(x)]
+	}
 	if sums != nil {
 		sums = sums[:len(x)]
 	}
@@ -154,13 +196,13 @@ func shrinkBackwardRow(dx, dy, x, th []float32, sums []float64, twoSided bool) {
 			active, s = abs(v) > th[i], sign(v)
 		}
 		if !active {
-			dx[i] = 0
-			continue
-		}
-		if sums != nil {
+			g = 0
+		} else if sums != nil {
 			sums[i] -= float64(s * g)
 		}
-		dx[i] = g
+		if dx != nil {
+			dx[i] = g
+		}
 	}
 }
 

@@ -13,19 +13,29 @@ func vecKernelList() []*vecKernels {
 	return []*vecKernels{vecGo}
 }
 
-// vecAVX512 is vecAVX2 with the forward shrinkage 32 elements a step in zmm registers (on a Zen 5
-// the AVX2 loop's 8 elements a step, not memory, bounded SoftShrink on cache-resident tensors);
-// the rest of a row goes to vecAVX2's loops. The same operations, so the same bits.
+// vecAVX512 is vecAVX2 with the loops that bounded cache-resident ops on a Zen 5 in zmm
+// registers (vec512_amd64.s): fill, addScaled and the forward shrinkage over whole matrices
+// in one call, the backward shrinkage a row at a time. The same operations, so the same bits.
 var vecAVX512 = func() *vecKernels {
 	v := *vecAVX2
 	v.name = "avx512"
-	v.shrink = func(d, x, th []float32, twoSided bool) {
-		n := len(x) &^ 31
-		if n > 0 {
-			_, _ = d[n-1], th[n-1]
-			vecShrinkAVX512(n, &d[0], &x[0], &th[0], flag(twoSided))
+	v.fill = func(d []float32, c float32) {
+		if len(d) > 0 {
+			vecFillAVX512(len(d), &d[0], c)
 		}
-		vecAVX2.shrink(d[n:], x[n:], th[n:], twoSided)
+	}
+	v.addScaled = func(d, x []float32, a float32, u []float32) {
+		if rows := wholeRows(d, x, u); rows > 0 {
+			vecAddScaledRowsAVX512(rows, len(u), &d[0], &x[0], a, &u[0])
+		}
+	}
+	v.shrink = func(d, x, th []float32, twoSided bool) {
+		if rows := wholeRows(d, x, th); rows > 0 {
+			vecShrinkRowsAVX512(rows, len(th), &d[0], &x[0], &th[0], flag(twoSided))
+		}
+	}
+	v.shrinkBackward = func(dx, dy, x []float32, ld, rows int, th []float32, sums []float64, twoSided bool) {
+		shrinkBackwardVec(vecShrinkBackwardAVX512, 16, rows, vecAVX2.shrinkBackward, dx, dy, x, ld, rows, th, sums, twoSided)
 	}
 	return &v
 }()
@@ -70,12 +80,14 @@ var vecAVX2 = &vecKernels{
 		divGo(d[n:], x[n:], y[n:])
 	},
 	addScaled: func(d, x []float32, a float32, v []float32) {
-		n := len(d) &^ 7
-		if n > 0 {
-			_, _ = x[n-1], v[n-1]
-			vecAddScaledAVX2(n, &d[0], &x[0], a, &v[0])
-		}
-		addScaledGo(d[n:], x[n:], a, v[n:])
+		eachRow(d, x, v, func(d, x, v []float32) {
+			n := len(d) &^ 7
+			if n > 0 {
+				_, _ = x[n-1], v[n-1]
+				vecAddScaledAVX2(n, &d[0], &x[0], a, &v[0])
+			}
+			addScaledRowGo(d[n:], x[n:], a, v[n:])
+		})
 	},
 	addConst: func(d, x []float32, c float32) {
 		n := len(d) &^ 7
@@ -94,37 +106,19 @@ var vecAVX2 = &vecKernels{
 		mulConstGo(d[n:], x[n:], c)
 	},
 	shrink: func(d, x, th []float32, twoSided bool) {
-		n := len(x) &^ 7
-		if n > 0 {
-			_, _ = d[n-1], th[n-1]
-			vecShrinkAVX2(n, &d[0], &x[0], &th[0], flag(twoSided))
-		}
-		shrinkGo(d[n:], x[n:], th[n:], twoSided)
+		eachRow(d, x, th, func(d, x, th []float32) {
+			n := len(x) &^ 7
+			if n > 0 {
+				_, _ = d[n-1], th[n-1]
+				vecShrinkAVX2(n, &d[0], &x[0], &th[0], flag(twoSided))
+			}
+			shrinkRowGo(d[n:], x[n:], th[n:], twoSided)
+		})
 	},
 	shrinkBackward: func(dx, dy, x []float32, ld, rows int, th []float32, sums []float64, twoSided bool) {
-		n := len(th) &^ 7
-		if n > 0 && rows > 0 {
-			last := (rows-1)*ld + n - 1
-			_, _, _ = dx[last], dy[last], x[last]
-			var s *float64
-			if sums != nil {
-				_ = sums[n-1]
-				s = &sums[0]
-			}
-			// Chunks of rows small enough that, while a group of 8 units walks down one, the
-			// cache lines it shares with the next group stay in L1.
-			for r0 := 0; r0 < rows; r0 += backwardChunk {
-				o := r0 * ld
-				vecShrinkBackwardAVX2(min(backwardChunk, rows-r0), ld, n, &dx[o], &dy[o], &x[o], &th[0], s, flag(twoSided))
-			}
-		}
-		if n < len(th) {
-			var rest []float64
-			if sums != nil {
-				rest = sums[n:]
-			}
-			shrinkBackwardGo(dx[n:], dy[n:], x[n:], ld, rows, th[n:], rest, twoSided)
-		}
+		// Chunks of rows small enough that, while a group of 8 units walks down one, the cache
+		// lines it shares with the next group stay in L1.
+		shrinkBackwardVec(vecShrinkBackwardAVX2, 8, backwardChunk, shrinkBackwardGo, dx, dy, x, ld, rows, th, sums, twoSided)
 	},
 	poolGather8: func(dst, t []float32, start, idx []int32, w []float32, init float32, norm bool) {
 		n := len(start) - 1
@@ -154,6 +148,45 @@ var vecAVX2 = &vecKernels{
 	fromColumns8: func(dst []float32, ld int, src []float32, n int) {
 		packTransposed(dst, ld, src, 8, 0, n, 0, 8)
 	},
+}
+
+// shrinkBackwardVec is a shrinkBackward loop: the units in whole groups of width go to asm,
+// chunk rows a call, the rest to rest.
+func shrinkBackwardVec(asm func(rows, ld, n int, dx, dy, x, th *float32, sums *float64, twoSided int), width, chunk int,
+	rest func(dx, dy, x []float32, ld, rows int, th []float32, sums []float64, twoSided bool),
+	dx, dy, x []float32, ld, rows int, th []float32, sums []float64, twoSided bool) {
+	n := len(th) / width * width
+	if n > 0 && rows > 0 {
+		last := (rows-1)*ld + n - 1
+		_, _ = dy[last], x[last]
+		if dx != nil {
+			_ = dx[last]
+		}
+		var s *float64
+		if sums != nil {
+			_ = sums[n-1]
+			s = &sums[0]
+		}
+		for r0 := 0; r0 < rows; r0 += chunk {
+			o := r0 * ld
+			asm(min(chunk, rows-r0), ld, n, at(dx, o), &dy[o], &x[o], &th[0], s, flag(twoSided))
+		}
+	}
+	if n < len(th) {
+		var rs []float64
+		if sums != nil {
+			rs = sums[n:]
+		}
+		rest(from(dx, n), dy[n:], x[n:], ld, rows, th[n:], rs, twoSided)
+	}
+}
+
+// at is &s[o], or nil for a nil s.
+func at(s []float32, o int) *float32 {
+	if s == nil {
+		return nil
+	}
+	return &s[o]
 }
 
 // backwardChunk is the rows of one call of vecShrinkBackwardAVX2: 3 arrays × 64 rows × 64 bytes
@@ -192,7 +225,16 @@ func vecMulConstAVX2(n int, d, x *float32, c float32)
 func vecShrinkAVX2(n int, d, x, th *float32, twoSided int)
 
 //go:noescape
-func vecShrinkAVX512(n int, d, x, th *float32, twoSided int)
+func vecFillAVX512(n int, d *float32, v float32)
+
+//go:noescape
+func vecAddScaledRowsAVX512(rows, m int, d, x *float32, a float32, v *float32)
+
+//go:noescape
+func vecShrinkRowsAVX512(rows, m int, d, x, th *float32, twoSided int)
+
+//go:noescape
+func vecShrinkBackwardAVX512(rows, ld, n int, dx, dy, x, th *float32, sums *float64, twoSided int)
 
 //go:noescape
 func vecShrinkBackwardAVX2(rows, ld, n int, dx, dy, x, th *float32, sums *float64, twoSided int)

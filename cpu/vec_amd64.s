@@ -166,8 +166,9 @@ mulcdone:
 
 // func vecShrinkAVX2(n int, d, x, th *float32, twoSided int)
 // Two-sided: d = sign(x)·max(|x| − θ, 0), the sign copied bitwise; one-sided: d = max(x − θ, 0).
-// VMAXPS returns its second source when either is NaN; that source is x − θ, so a NaN stays
-// NaN as Go's max keeps it.
+// VMAXPS returns its second source when either is NaN or both are zeros; that source is x − θ,
+// so a NaN stays NaN as Go's max keeps it, and the one-sided loop adds +0 to turn a −0 (x = −0,
+// θ = +0) into Go's +0.
 TEXT ·vecShrinkAVX2(SB), NOSPLIT, $0-40
 	MOVQ      n+0(FP), CX
 	MOVQ      d+8(FP), DI
@@ -203,6 +204,7 @@ pos:
 	VMOVUPS (SI), Y0
 	VSUBPS  (DX), Y0, Y1
 	VMAXPS  Y1, Y13, Y1
+	VADDPS  Y13, Y1, Y1 // −0 (from x = −0, θ = +0) to +0, as Go's max gives
 	VMOVUPS Y1, (DI)
 	ADDQ    $32, SI
 	ADDQ    $32, DX
@@ -219,11 +221,12 @@ shrinkdone:
 // active = |x| > θ (two-sided) or x > θ; dx = active ? dy : 0; unless sums is nil,
 // sums −= float64(s·dy) where active, s = sign(x) (two-sided) or 1, the rows summed in order
 // in registers, 8 units at a time. Inactive lanes subtract ±0, which leaves every sum as it was
-// (a sum starting at +0 never becomes −0).
+// (a sum starting at +0 never becomes −0). With sums, dx may be nil (0): the sums alone.
 //
 // Registers: R8 rows, R9 ld in bytes, CX groups of 8 left, DI dx, R10 dy, SI x, DX th, R11 sums
-// (0: none); per group R12 walks the rows' byte offsets and R13 counts them; Y14 masks x to |x|
-// (two-sided) or keeps it, Y7 selects sign(x) (two-sided) or 1, Y8 and Y9 are the 8 sums.
+// (0: none), BX dx as passed (0: none); per group R12 walks the rows' byte offsets and R13
+// counts them; Y14 masks x to |x| (two-sided) or keeps it, Y7 selects sign(x) (two-sided) or
+// 1, Y8 and Y9 are the 8 sums.
 TEXT ·vecShrinkBackwardAVX2(SB), NOSPLIT, $0-72
 	MOVQ         rows+0(FP), R8
 	MOVQ         ld+8(FP), R9
@@ -246,6 +249,7 @@ TEXT ·vecShrinkBackwardAVX2(SB), NOSPLIT, $0-72
 	VPCMPEQD     Y15, Y15, Y15
 	VPXOR        Y7, Y15, Y15
 	VPOR         Y15, Y14, Y14 // two-sided: all but the sign bit; one-sided: all ones
+	MOVQ         DI, BX        // 0: no dx
 	SHRQ         $3, CX
 	JZ           backdone
 	TESTQ        R8, R8
@@ -265,7 +269,11 @@ sumrow:
 	VANDPS       Y14, Y0, Y3
 	VCMPPS       $0x1e, Y2, Y3, Y4  // x (or |x|) > θ, false for NaN
 	VANDPS       (R10)(R12*1), Y4, Y5 // dy where active, else 0
+	TESTQ        BX, BX
+	JZ           nodx
 	VMOVUPS      Y5, (DI)(R12*1)
+
+nodx:
 	VCMPPS       $0x1e, Y12, Y0, Y6 // x > 0
 	VCMPPS       $0x11, Y12, Y0, Y10 // x < 0
 	VANDPS       Y13, Y6, Y6
@@ -406,65 +414,5 @@ scale:
 	JNZ     scale
 
 scaledone:
-	VZEROUPPER
-	RET
-
-// func vecShrinkAVX512(n int, d, x, th *float32, twoSided int)
-// vecShrinkAVX2's loops 32 elements a step in zmm registers (n a multiple of 32): the same
-// operations, so the same bits.
-TEXT ·vecShrinkAVX512(SB), NOSPLIT, $0-40
-	MOVQ       n+0(FP), CX
-	MOVQ       d+8(FP), DI
-	MOVQ       x+16(FP), SI
-	MOVQ       th+24(FP), DX
-	MOVQ       twoSided+32(FP), AX
-	VPXORD     Z13, Z13, Z13                  // 0
-	VPTERNLOGD $0xff, Z14, Z14, Z14           // all ones
-	VPSLLD     $31, Z14, Z14                  // sign bit
-	VPTERNLOGD $0xff, Z15, Z15, Z15
-	VPSRLD     $1, Z15, Z15                   // all but the sign bit
-	SHRQ       $5, CX
-	JZ         shrink512done
-	TESTQ      AX, AX
-	JZ         pos512
-
-soft512:
-	VMOVUPS (SI), Z0
-	VMOVUPS 64(SI), Z3
-	VANDPS  Z15, Z0, Z1
-	VANDPS  Z15, Z3, Z4
-	VSUBPS  (DX), Z1, Z1
-	VSUBPS  64(DX), Z4, Z4
-	VMAXPS  Z1, Z13, Z1
-	VMAXPS  Z4, Z13, Z4
-	VANDPS  Z14, Z0, Z2
-	VANDPS  Z14, Z3, Z5
-	VORPS   Z2, Z1, Z1
-	VORPS   Z5, Z4, Z4
-	VMOVUPS Z1, (DI)
-	VMOVUPS Z4, 64(DI)
-	ADDQ    $128, SI
-	ADDQ    $128, DX
-	ADDQ    $128, DI
-	DECQ    CX
-	JNZ     soft512
-	JMP     shrink512done
-
-pos512:
-	VMOVUPS (SI), Z0
-	VMOVUPS 64(SI), Z3
-	VSUBPS  (DX), Z0, Z1
-	VSUBPS  64(DX), Z3, Z4
-	VMAXPS  Z1, Z13, Z1
-	VMAXPS  Z4, Z13, Z4
-	VMOVUPS Z1, (DI)
-	VMOVUPS Z4, 64(DI)
-	ADDQ    $128, SI
-	ADDQ    $128, DX
-	ADDQ    $128, DI
-	DECQ    CX
-	JNZ     pos512
-
-shrink512done:
 	VZEROUPPER
 	RET

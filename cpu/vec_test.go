@@ -82,17 +82,19 @@ func TestVecLoopsMatchGo(t *testing.T) {
 				}
 			}
 			a, c := float32(r.NormFloat64()), specials[r.IntN(len(specials))]
-			check := func(name string, run func(kern *vecKernels, d []float32)) {
+			// checkOn runs run on copies of start with the portable path and k; check on y.
+			checkOn := func(name string, start, in []float32, run func(kern *vecKernels, d []float32)) {
 				t.Helper()
-				want, got := append([]float32(nil), y...), append([]float32(nil), y...)
+				want, got := append([]float32(nil), start...), append([]float32(nil), start...)
 				run(vecGo, want)
 				run(k, got)
 				for i := range want {
 					if !sameBits(got[i], want[i]) {
-						t.Fatalf("%s %s n=%d: [%d] = %g, portable %g (x %g, y %g)", k.name, name, n, i, got[i], want[i], x[i], y[i])
+						t.Fatalf("%s %s n=%d, %d values: [%d] = %g, portable %g (input %g, start %g)", k.name, name, n, len(want), i, got[i], want[i], in[i], start[i])
 					}
 				}
 			}
+			check := func(name string, run func(kern *vecKernels, d []float32)) { t.Helper(); checkOn(name, y, x, run) }
 			check("fill", func(kern *vecKernels, d []float32) { kern.fill(d, c) })
 			check("axpby", func(kern *vecKernels, d []float32) { kern.axpby(a, x, c, d) })
 			check("axpby β=0", func(kern *vecKernels, d []float32) { kern.axpby(a, x, 0, d) })
@@ -101,14 +103,22 @@ func TestVecLoopsMatchGo(t *testing.T) {
 			check("addScaled", func(kern *vecKernels, d []float32) { kern.addScaled(d, d, a, x) })
 			check("addConst", func(kern *vecKernels, d []float32) { kern.addConst(d, x, c) })
 			check("mulConst", func(kern *vecKernels, d []float32) { kern.mulConst(d, x, c) })
+			// addScaled and shrink over several rows, the row vector applying to each.
+			const rows = 3
+			bx, bd := vecInput(r, rows*n), vecInput(r, rows*n)
+			checkRows := func(name string, run func(kern *vecKernels, d []float32)) { t.Helper(); checkOn(name, bd, bx, run) }
+			checkRows("addScaled", func(kern *vecKernels, d []float32) { kern.addScaled(d, bx, a, x) })
+			checkRows("addScaled in place", func(kern *vecKernels, d []float32) { kern.addScaled(d, d, a, x) })
 			for _, two := range []bool{true, false} {
 				check("shrink", func(kern *vecKernels, d []float32) { kern.shrink(d, x, th, two) })
+				checkRows("shrink", func(kern *vecKernels, d []float32) { kern.shrink(d, bx, th, two) })
+				checkRows("shrink in place", func(kern *vecKernels, d []float32) { kern.shrink(d, d, th, two) })
 				check("shrinkBackward dx", func(kern *vecKernels, d []float32) { kern.shrinkBackward(d, y, x, n, 1, th, nil, two) })
 				// A strip of n units down the rows of a wider matrix (row stride n+3), with and
 				// without the threshold sums, as dtheta gathers them; at two lengths, more rows
 				// than one chunk of the assembly's.
 				rows := 3
-				if n == 8 || n == 17 {
+				if n == 8 || n == 17 || n == 35 {
 					rows = 131
 				}
 				ld := n + 3
@@ -127,6 +137,21 @@ func TestVecLoopsMatchGo(t *testing.T) {
 					kern.shrinkBackward(dx, bdy, bx, ld, rows, th, s, two)
 					return dx, s
 				}
+				sumsAlone := func(kern *vecKernels) []float64 {
+					s := make([]float64, n)
+					kern.shrinkBackward(nil, bdy, bx, ld, rows, th, s, two)
+					return s
+				}
+				if _, want := strip(vecGo, true); n > 0 {
+					for _, kern := range []*vecKernels{vecGo, k} {
+						got := sumsAlone(kern)
+						for i := range want {
+							if math.Float64bits(want[i]) != math.Float64bits(got[i]) && !(want[i] != want[i] && got[i] != got[i]) {
+								t.Fatalf("%s shrinkBackward sums alone two-sided=%v n=%d: [%d] = %g, with dx %g", kern.name, two, n, i, got[i], want[i])
+							}
+						}
+					}
+				}
 				for _, sums := range []bool{false, true} {
 					wantDx, want := strip(vecGo, sums)
 					gotDx, got := strip(k, sums)
@@ -139,6 +164,29 @@ func TestVecLoopsMatchGo(t *testing.T) {
 						if math.Float64bits(want[i]) != math.Float64bits(got[i]) && !(want[i] != want[i] && got[i] != got[i]) {
 							t.Fatalf("%s shrinkBackward sums two-sided=%v n=%d: [%d] = %g, portable %g", k.name, two, n, i, got[i], want[i])
 						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestShrinkSignedZero checks the one case of the shrinkage whose sign the random inputs above
+// rarely draw: x = −0 with θ = +0 gives +0 one-sided (Go's max(−0, 0)) and −0 two-sided (the
+// sign of x copied), in the vector body and the tail of every path.
+func TestShrinkSignedZero(t *testing.T) {
+	negZero := float32(math.Copysign(0, -1))
+	for _, k := range vecKernelList() {
+		for _, n := range []int{1, 8, 9, 16, 17, 32, 33, 49} {
+			x, th, d := make([]float32, n), make([]float32, n), make([]float32, n)
+			for i := range x {
+				x[i] = negZero
+			}
+			for _, two := range []bool{false, true} {
+				k.shrink(d, x, th, two)
+				for i, v := range d {
+					if v != 0 || math.Signbit(float64(v)) != two {
+						t.Fatalf("%s shrink two-sided=%v n=%d: [%d] = %g (sign bit %v), want %s", k.name, two, n, i, v, math.Signbit(float64(v)), map[bool]string{false: "+0", true: "−0"}[two])
 					}
 				}
 			}
