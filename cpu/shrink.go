@@ -84,5 +84,3 @@ func sign(v float32) float32 {
 }
 
 func abs(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }
-
-var splitDiv = 2
