@@ -10,8 +10,9 @@
 //     this CPU runs, and Info().Extra["gemm"] names the kernel in use. The plain-loop reference
 //     Gemm (gemm_ref.go) sits beside the blocked product, and the tests compare the two.
 //   - The memory-bound ops (elementwise, shrinkage, the group ops) run AVX2 loops on amd64 with
-//     AVX2 and FMA (vec_amd64.s; where the CPU has AVX-512F, the forward shrinkage 32 elements a
-//     step in zmm registers: the avx512 path), elsewhere the portable Go loops (vec.go);
+//     AVX2 and FMA (vec_amd64.s; where the CPU has AVX-512F, fill, the per-column broadcast add
+//     and the shrinkage in zmm registers, vec512_amd64.s: the avx512 path), elsewhere the
+//     portable Go loops (vec.go);
 //     DRSAE_CPU_VEC=avx512, avx2 or go picks one, and Info().Extra["vec"] names it. The
 //     elementwise and shrinkage loops give the portable results bit for bit (the tests check
 //     it). The group ops there run on blocks of 8 rows turned on their side (groups8.go), one
