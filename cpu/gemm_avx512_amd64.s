@@ -283,98 +283,99 @@ done:                              \
 	LEAQ (R13)(R11*4), R14;     \
 	ADDQ R11, R14
 
+// PACKEDKERNEL32 and PACKEDKERNEL16 are the whole of a kernel on packed A for 32 and 16
+// columns: body (PACKED32 or PACKED32R8, PACKED16 or PACKED16R8) is one step of k, run four at
+// a time and then one at a time; each kernel passes its own labels.
+#define PACKEDKERNEL32(body, loop4, tail, loop1, store) \
+	MOVQ  k+0(FP), CX      \
+	MOVQ  a+16(FP), SI     \
+	MOVQ  b+24(FP), DI     \
+	MOVQ  CX, R8           \
+	SHLQ  $6, R8           \
+	ADDQ  DI, R8           \
+	MOVQ  c+32(FP), DX     \
+	MOVQ  ldc+40(FP), R9   \
+	SHLQ  $2, R9           \
+	MOVQ  mask+48(FP), AX  \
+	KMOVW AX, K1           \
+	SHRQ  $16, AX          \
+	KMOVW AX, K2           \
+	PREFETCHC              \
+	ZERO24                 \
+	MOVQ  CX, BX           \
+	SHRQ  $2, BX           \
+	ANDQ  $3, CX           \
+	TESTQ BX, BX           \
+	JZ    tail             \
+loop4:                         \
+	body(0, 0)             \
+	body(48, 64)           \
+	body(96, 128)          \
+	body(144, 192)         \
+	ADDQ $192, SI          \
+	ADDQ $256, DI          \
+	ADDQ $256, R8          \
+	DECQ BX                \
+	JNZ  loop4             \
+tail:                          \
+	TESTQ CX, CX           \
+	JZ    store            \
+loop1:                         \
+	body(0, 0)             \
+	ADDQ $48, SI           \
+	ADDQ $64, DI           \
+	ADDQ $64, R8           \
+	DECQ CX                \
+	JNZ  loop1             \
+store:                         \
+	MOVQ rows+56(FP), BX   \
+	EPILOGUE32
+
+#define PACKEDKERNEL16(body, loop4, tail, loop1, store) \
+	MOVQ  k+0(FP), CX      \
+	MOVQ  a+16(FP), SI     \
+	MOVQ  b+24(FP), DI     \
+	MOVQ  c+32(FP), DX     \
+	MOVQ  ldc+40(FP), R9   \
+	SHLQ  $2, R9           \
+	MOVQ  mask+48(FP), AX  \
+	KMOVW AX, K1           \
+	PREFETCHC              \
+	ZERO12                 \
+	MOVQ  CX, BX           \
+	SHRQ  $2, BX           \
+	ANDQ  $3, CX           \
+	TESTQ BX, BX           \
+	JZ    tail             \
+loop4:                         \
+	body(0, 0)             \
+	body(48, 64)           \
+	body(96, 128)          \
+	body(144, 192)         \
+	ADDQ $192, SI          \
+	ADDQ $256, DI          \
+	DECQ BX                \
+	JNZ  loop4             \
+tail:                          \
+	TESTQ CX, CX           \
+	JZ    store            \
+loop1:                         \
+	body(0, 0)             \
+	ADDQ $48, SI           \
+	ADDQ $64, DI           \
+	DECQ CX                \
+	JNZ  loop1             \
+store:                         \
+	MOVQ rows+56(FP), BX   \
+	EPILOGUE16
+
 // func sgemm512Packed12x32(k int, alpha, beta float32, a, b, c *float32, ldc, mask, rows int)
 TEXT ·sgemm512Packed12x32(SB), NOSPLIT, $0-64
-	MOVQ  k+0(FP), CX
-	MOVQ  a+16(FP), SI
-	MOVQ  b+24(FP), DI
-	MOVQ  CX, R8
-	SHLQ  $6, R8
-	ADDQ  DI, R8
-	MOVQ  c+32(FP), DX
-	MOVQ  ldc+40(FP), R9
-	SHLQ  $2, R9
-	MOVQ  mask+48(FP), AX
-	KMOVW AX, K1
-	SHRQ  $16, AX
-	KMOVW AX, K2
-	PREFETCHC
-	ZERO24
-	MOVQ  CX, BX
-	SHRQ  $2, BX
-	ANDQ  $3, CX
-	TESTQ BX, BX
-	JZ    p32tail
-
-p32loop4:
-	PACKED32(0, 0)
-	PACKED32(48, 64)
-	PACKED32(96, 128)
-	PACKED32(144, 192)
-	ADDQ $192, SI
-	ADDQ $256, DI
-	ADDQ $256, R8
-	DECQ BX
-	JNZ  p32loop4
-
-p32tail:
-	TESTQ CX, CX
-	JZ    p32store
-
-p32loop1:
-	PACKED32(0, 0)
-	ADDQ $48, SI
-	ADDQ $64, DI
-	ADDQ $64, R8
-	DECQ CX
-	JNZ  p32loop1
-
-p32store:
-	MOVQ rows+56(FP), BX
-	EPILOGUE32
+	PACKEDKERNEL32(PACKED32, p32loop4, p32tail, p32loop1, p32store)
 
 // func sgemm512Packed12x16(k int, alpha, beta float32, a, b, c *float32, ldc, mask, rows int)
 TEXT ·sgemm512Packed12x16(SB), NOSPLIT, $0-64
-	MOVQ  k+0(FP), CX
-	MOVQ  a+16(FP), SI
-	MOVQ  b+24(FP), DI
-	MOVQ  c+32(FP), DX
-	MOVQ  ldc+40(FP), R9
-	SHLQ  $2, R9
-	MOVQ  mask+48(FP), AX
-	KMOVW AX, K1
-	PREFETCHC
-	ZERO12
-	MOVQ  CX, BX
-	SHRQ  $2, BX
-	ANDQ  $3, CX
-	TESTQ BX, BX
-	JZ    p16tail
-
-p16loop4:
-	PACKED16(0, 0)
-	PACKED16(48, 64)
-	PACKED16(96, 128)
-	PACKED16(144, 192)
-	ADDQ $192, SI
-	ADDQ $256, DI
-	DECQ BX
-	JNZ  p16loop4
-
-p16tail:
-	TESTQ CX, CX
-	JZ    p16store
-
-p16loop1:
-	PACKED16(0, 0)
-	ADDQ $48, SI
-	ADDQ $64, DI
-	DECQ CX
-	JNZ  p16loop1
-
-p16store:
-	MOVQ rows+56(FP), BX
-	EPILOGUE16
+	PACKEDKERNEL16(PACKED16, p16loop4, p16tail, p16loop1, p16store)
 
 // func sgemm512Rows12x32(k int, alpha, beta float32, a *float32, lda int, b, c *float32, ldc, mask, rows int)
 TEXT ·sgemm512Rows12x32(SB), NOSPLIT, $0-72
@@ -508,93 +509,8 @@ r16store:
 
 // func sgemm512Packed8x32(k int, alpha, beta float32, a, b, c *float32, ldc, mask, rows int)
 TEXT ·sgemm512Packed8x32(SB), NOSPLIT, $0-64
-	MOVQ  k+0(FP), CX
-	MOVQ  a+16(FP), SI
-	MOVQ  b+24(FP), DI
-	MOVQ  CX, R8
-	SHLQ  $6, R8
-	ADDQ  DI, R8
-	MOVQ  c+32(FP), DX
-	MOVQ  ldc+40(FP), R9
-	SHLQ  $2, R9
-	MOVQ  mask+48(FP), AX
-	KMOVW AX, K1
-	SHRQ  $16, AX
-	KMOVW AX, K2
-	PREFETCHC
-	ZERO24
-	MOVQ  CX, BX
-	SHRQ  $2, BX
-	ANDQ  $3, CX
-	TESTQ BX, BX
-	JZ    q32tail
-
-q32loop4:
-	PACKED32R8(0, 0)
-	PACKED32R8(48, 64)
-	PACKED32R8(96, 128)
-	PACKED32R8(144, 192)
-	ADDQ $192, SI
-	ADDQ $256, DI
-	ADDQ $256, R8
-	DECQ BX
-	JNZ  q32loop4
-
-q32tail:
-	TESTQ CX, CX
-	JZ    q32store
-
-q32loop1:
-	PACKED32R8(0, 0)
-	ADDQ $48, SI
-	ADDQ $64, DI
-	ADDQ $64, R8
-	DECQ CX
-	JNZ  q32loop1
-
-q32store:
-	MOVQ rows+56(FP), BX
-	EPILOGUE32
+	PACKEDKERNEL32(PACKED32R8, q32loop4, q32tail, q32loop1, q32store)
 
 // func sgemm512Packed8x16(k int, alpha, beta float32, a, b, c *float32, ldc, mask, rows int)
 TEXT ·sgemm512Packed8x16(SB), NOSPLIT, $0-64
-	MOVQ  k+0(FP), CX
-	MOVQ  a+16(FP), SI
-	MOVQ  b+24(FP), DI
-	MOVQ  c+32(FP), DX
-	MOVQ  ldc+40(FP), R9
-	SHLQ  $2, R9
-	MOVQ  mask+48(FP), AX
-	KMOVW AX, K1
-	PREFETCHC
-	ZERO12
-	MOVQ  CX, BX
-	SHRQ  $2, BX
-	ANDQ  $3, CX
-	TESTQ BX, BX
-	JZ    q16tail
-
-q16loop4:
-	PACKED16R8(0, 0)
-	PACKED16R8(48, 64)
-	PACKED16R8(96, 128)
-	PACKED16R8(144, 192)
-	ADDQ $192, SI
-	ADDQ $256, DI
-	DECQ BX
-	JNZ  q16loop4
-
-q16tail:
-	TESTQ CX, CX
-	JZ    q16store
-
-q16loop1:
-	PACKED16R8(0, 0)
-	ADDQ $48, SI
-	ADDQ $64, DI
-	DECQ CX
-	JNZ  q16loop1
-
-q16store:
-	MOVQ rows+56(FP), BX
-	EPILOGUE16
+	PACKEDKERNEL16(PACKED16R8, q16loop4, q16tail, q16loop1, q16store)
