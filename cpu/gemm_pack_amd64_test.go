@@ -21,17 +21,13 @@ func TestPackTransposed(t *testing.T) {
 			for _, kb := range []int{1, 7, 8, 9, 64, 67} {
 				for _, off := range [][2]int{{0, 0}, {3, 5}, {37, 200}} {
 					j0, p0 := off[0], off[1]
-					got := make([]float32, kb*w)
-					for i := range got {
-						got[i] = -7 // must be overwritten, padding with zeros
-					}
 					want := make([]float32, kb*w)
 					for p := 0; p < kb; p++ {
 						for j := 0; j < cols; j++ {
 							want[p*w+j] = b[(j0+j)*ldb+p0+p]
 						}
 					}
-					packTransposed(got, w, b, ldb, j0, cols, p0, kb)
+					got := packed(len(want), func(got []float32) { packTransposed(got, w, b, ldb, j0, cols, p0, kb) })
 					if !slices.Equal(got, want) {
 						t.Fatalf("w=%d cols=%d kb=%d j0=%d p0=%d: packed %v, want %v", w, cols, kb, j0, p0, got, want)
 					}
@@ -56,10 +52,6 @@ func TestPackA512(t *testing.T) {
 			for _, kb := range []int{1, 7, 8, 9, 16, 67} {
 				for _, off := range [][2]int{{0, 0}, {3, 5}, {37, 101}} {
 					i0, p0 := off[0], off[1]
-					got := make([]float32, 12*kb)
-					for i := range got {
-						got[i] = -7 // must be overwritten, padding with zeros
-					}
 					want := make([]float32, 12*kb)
 					for p := 0; p < kb; p++ {
 						for i := 0; i < rows; i++ {
@@ -70,7 +62,7 @@ func TestPackA512(t *testing.T) {
 							}
 						}
 					}
-					packA512(got, transA, a, lda, i0, rows, p0, kb)
+					got := packed(len(want), func(got []float32) { packA512(got, transA, a, lda, i0, rows, p0, kb) })
 					if !slices.Equal(got, want) {
 						t.Fatalf("transA=%v rows=%d kb=%d i0=%d p0=%d: packed %v, want %v", transA, rows, kb, i0, p0, got, want)
 					}
@@ -96,10 +88,6 @@ func TestPackB512(t *testing.T) {
 				for _, off := range [][2]int{{0, 0}, {3, 5}, {101, 37}} {
 					j0, p0 := off[0], off[1]
 					panels := (cols + 15) / 16
-					got := make([]float32, 16*kb*panels)
-					for i := range got {
-						got[i] = -7 // must be overwritten, padding with zeros
-					}
 					want := make([]float32, 16*kb*panels)
 					for p := 0; p < kb; p++ {
 						for j := 0; j < cols; j++ {
@@ -110,7 +98,7 @@ func TestPackB512(t *testing.T) {
 							want[16*kb*(j/16)+16*p+j%16] = v
 						}
 					}
-					packB512(got, transB, b, ldb, p0, kb, j0, cols)
+					got := packed(len(want), func(got []float32) { packB512(got, transB, b, ldb, p0, kb, j0, cols) })
 					if !slices.Equal(got, want) {
 						t.Fatalf("transB=%v cols=%d kb=%d j0=%d p0=%d: packed %v, want %v", transB, cols, kb, j0, p0, got, want)
 					}
@@ -118,4 +106,15 @@ func TestPackB512(t *testing.T) {
 			}
 		}
 	}
+}
+
+// packed runs pack on n values set to −7 beforehand, so that a packer must write each of them
+// (the padding with zeros too), and returns them.
+func packed(n int, pack func(got []float32)) []float32 {
+	got := make([]float32, n)
+	for i := range got {
+		got[i] = -7
+	}
+	pack(got)
+	return got
 }
