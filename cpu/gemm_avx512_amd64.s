@@ -27,24 +27,21 @@
 #define FMA16(addr, r0) \
 	VFMADD231PS.BCST addr, Z24, r0
 
-// One step of the packed 12×32 kernel: A at ao(SI), B at bo(DI) and bo(R8).
-#define PACKED32(ao, bo) \
-	VMOVUPS bo(DI), Z24;      \
-	VMOVUPS bo(R8), Z25;      \
-	FMA32(ao(SI), Z26, Z0, Z1);    \
-	FMA32(ao+4(SI), Z27, Z2, Z3);  \
-	FMA32(ao+8(SI), Z28, Z4, Z5);  \
-	FMA32(ao+12(SI), Z29, Z6, Z7); \
-	FMA32(ao+16(SI), Z26, Z8, Z9); \
+// One step of the packed kernels: A at ao(SI) (a 12-row sliver, 48 bytes a step), B at bo(DI)
+// and bo(R8); the R8 forms (the 8-row kernels) take the sliver's first 8 rows.
+#define PACKED32R8(ao, bo) \
+	VMOVUPS bo(DI), Z24;             \
+	VMOVUPS bo(R8), Z25;             \
+	FMA32(ao(SI), Z26, Z0, Z1);      \
+	FMA32(ao+4(SI), Z27, Z2, Z3);    \
+	FMA32(ao+8(SI), Z28, Z4, Z5);    \
+	FMA32(ao+12(SI), Z29, Z6, Z7);   \
+	FMA32(ao+16(SI), Z26, Z8, Z9);   \
 	FMA32(ao+20(SI), Z27, Z10, Z11); \
 	FMA32(ao+24(SI), Z28, Z12, Z13); \
-	FMA32(ao+28(SI), Z29, Z14, Z15); \
-	FMA32(ao+32(SI), Z26, Z16, Z17); \
-	FMA32(ao+36(SI), Z27, Z18, Z19); \
-	FMA32(ao+40(SI), Z28, Z20, Z21); \
-	FMA32(ao+44(SI), Z29, Z22, Z23)
+	FMA32(ao+28(SI), Z29, Z14, Z15)
 
-#define PACKED16(ao, bo) \
+#define PACKED16R8(ao, bo) \
 	VMOVUPS bo(DI), Z24;  \
 	FMA16(ao(SI), Z0);    \
 	FMA16(ao+4(SI), Z1);  \
@@ -53,9 +50,19 @@
 	FMA16(ao+16(SI), Z4); \
 	FMA16(ao+20(SI), Z5); \
 	FMA16(ao+24(SI), Z6); \
-	FMA16(ao+28(SI), Z7); \
-	FMA16(ao+32(SI), Z8); \
-	FMA16(ao+36(SI), Z9); \
+	FMA16(ao+28(SI), Z7)
+
+#define PACKED32(ao, bo) \
+	PACKED32R8(ao, bo);              \
+	FMA32(ao+32(SI), Z26, Z16, Z17); \
+	FMA32(ao+36(SI), Z27, Z18, Z19); \
+	FMA32(ao+40(SI), Z28, Z20, Z21); \
+	FMA32(ao+44(SI), Z29, Z22, Z23)
+
+#define PACKED16(ao, bo) \
+	PACKED16R8(ao, bo);    \
+	FMA16(ao+32(SI), Z8);  \
+	FMA16(ao+36(SI), Z9);  \
 	FMA16(ao+40(SI), Z10); \
 	FMA16(ao+44(SI), Z11)
 
@@ -483,29 +490,6 @@ r16store:
 // as 8 + 8 rather than 12 + 4 of a 12-row kernel with a third of its work wasted). They share
 // the 12-row kernels' epilogues, which stop after rows ≤ 8 stores (the registers of rows 8–11
 // are zeroed, never stored).
-
-#define PACKED32R8(ao, bo) \
-	VMOVUPS bo(DI), Z24;             \
-	VMOVUPS bo(R8), Z25;             \
-	FMA32(ao(SI), Z26, Z0, Z1);      \
-	FMA32(ao+4(SI), Z27, Z2, Z3);    \
-	FMA32(ao+8(SI), Z28, Z4, Z5);    \
-	FMA32(ao+12(SI), Z29, Z6, Z7);   \
-	FMA32(ao+16(SI), Z26, Z8, Z9);   \
-	FMA32(ao+20(SI), Z27, Z10, Z11); \
-	FMA32(ao+24(SI), Z28, Z12, Z13); \
-	FMA32(ao+28(SI), Z29, Z14, Z15)
-
-#define PACKED16R8(ao, bo) \
-	VMOVUPS bo(DI), Z24;  \
-	FMA16(ao(SI), Z0);    \
-	FMA16(ao+4(SI), Z1);  \
-	FMA16(ao+8(SI), Z2);  \
-	FMA16(ao+12(SI), Z3); \
-	FMA16(ao+16(SI), Z4); \
-	FMA16(ao+20(SI), Z5); \
-	FMA16(ao+24(SI), Z6); \
-	FMA16(ao+28(SI), Z7)
 
 // func sgemm512Packed8x32(k int, alpha, beta float32, a, b, c *float32, ldc, mask, rows int)
 TEXT ·sgemm512Packed8x32(SB), NOSPLIT, $0-64
