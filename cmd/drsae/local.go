@@ -25,7 +25,11 @@ where a complex cell L2-pools a --pool × --pool window of neighbouring units of
 weights of σ --pool-sigma; --torus wraps the cells around the map's edges). With --surround μ,
 units inhibit each other over K_uv = exp(−(d_uv − R)²/2σ²) of their distance on the map, a ring of
 radius R (--surround-radius; 0: a Gaussian) and width σ (--surround-sigma): with the pooling's
-short-range cooperation, a Mexican-hat interaction on the map.
+short-range cooperation, a Mexican-hat interaction on the map (--surround-wavelength Λ₀: a band
+kernel penalizing every spatial frequency of the codes on the map but 1/Λ₀'s instead). With
+--orientation-prior ν, the loss adds −½ν Σ_uv J_uv Re(o_u ō_v) over the orientation vectors o_u of
+the decoder filters (from their power spectra), J a kernel whose spectrum is a ring of wavelength
+--orientation-wavelength: it rewards orientation maps of that column spacing (docs/local.md).
 
 The images are --patch × --patch crops of the CC0 photographs embedded in drsae (or --images),
 locally contrast normalized (--lcn-sigma), each with its mean removed. At the end the report
@@ -51,9 +55,17 @@ func localReport(c *useContext, mod model.Module, s *model.Samples) error {
 	h, w := cfg.MapSize()
 	fmt.Fprintf(stdout, "½‖x − x̂‖² = %.4g per image (‖x‖² %.4g), penalty Σ√(ε+Σwz²) = %.4g, loss %.4g; active units %.1f%%\n",
 		sums.Mean("recon"), meanSquare(s), sums.Mean("penalty"), sums.Mean("loss"), 100*sums.Mean("active"))
-	if cfg.Surround > 0 {
+	switch {
+	case cfg.Surround > 0 && cfg.SurroundWavelength > 0:
+		fmt.Fprintf(stdout, "surround inhibition ½ΣK_uv z_u z_v = %.4g (μ = %g, band kernel of wavelength %g units; in the loss)\n",
+			sums.Mean("surround"), cfg.Surround, cfg.SurroundWavelength)
+	case cfg.Surround > 0:
 		fmt.Fprintf(stdout, "surround inhibition ½ΣK_uv z_u z_v = %.4g (μ = %g, ring R = %g, σ = %g units; in the loss)\n",
 			sums.Mean("surround"), cfg.Surround, cfg.SurroundRadius, cfg.SurroundSigma)
+	}
+	if cfg.OrientationPrior > 0 {
+		fmt.Fprintf(stdout, "orientation prior −½ν ΣJ_uv Re(o_u ō_v) = %.4g (ν = %g, wavelength %g units; in the loss)\n",
+			sums.Mean("prior"), cfg.OrientationPrior, cfg.OrientationWavelength)
 	}
 	fmt.Fprintf(stdout, "map %d×%d units (%d window positions × %d), %d weights in each of W and D, %d complex cells\n",
 		h, w, h*w/(cfg.Site*cfg.Site), cfg.Site*cfg.Site, cfg.Weights(), l.Layout.NumPools())

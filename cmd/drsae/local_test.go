@@ -38,6 +38,17 @@ func TestLocalSurround(t *testing.T) {
 		"(μ = 5, ring R = 3, σ = 1 units; in the loss)")
 }
 
+// TestLocalOrientationPrior: the band kernel and the orientation prior reach the saved config,
+// and the report prints both terms with their settings.
+func TestLocalOrientationPrior(t *testing.T) {
+	m := filepath.Join(t.TempDir(), "prior.safetensors")
+	mustRun(t, "train", "local", "--patch", "24", "--filter", "6", "--stride", "2", "--site", "2",
+		"--train-size", "300", "--test-size", "50", "--epochs", "1", "--quiet", "--surround", "2",
+		"--surround-wavelength", "5", "--orientation-prior", "0.1", "--orientation-wavelength", "6", "--out", m)
+	expect(t, "eval local", mustRun(t, "eval", "--model", m), "(μ = 2, band kernel of wavelength 5 units; in the loss)",
+		"orientation prior −½ν ΣJ_uv Re(o_u ō_v) = ", "(ν = 0.1, wavelength 6 units; in the loss)")
+}
+
 // TestPrintDensityWithoutPlaquettes: a column spacing too long for the map leaves no plaquette to
 // count; the report says so instead of a density of 0.
 func TestPrintDensityWithoutPlaquettes(t *testing.T) {

@@ -40,6 +40,8 @@ func init() {
 const (
 	MaxWeights = 1 << 25
 	MaxMapSide = 1024
+	// MaxPriorWork bounds the orientation prior's host work per step, Units·Filter⁴.
+	MaxPriorWork = 1 << 32
 )
 
 // Config is the geometry of the image, the units' windows, the map and its pools, and the loss.
@@ -72,6 +74,17 @@ type Config struct {
 	Surround       float64 `json:"surround" help:"weight μ of the surround inhibition ½μ Σ K_uv z_u z_v, K a Gaussian ring in map distance (0: none)"`
 	SurroundRadius float64 `json:"surround_radius" help:"radius R of the surround's ring, in map units (0: a Gaussian centred on the unit)"`
 	SurroundSigma  float64 `json:"surround_sigma" help:"width σ of the surround's Gaussian (ring), in map units"`
+	// With SurroundWavelength Λ₀ > 0, K is instead the band kernel: K_uv = δ_uv −
+	// J0(2π d_uv/Λ₀)·exp(−d_uv²/2Λ₀²)/G, G the largest value of that function's Fourier transform
+	// on the map's lattice. Its spectrum is 0 on the ring of wavelength Λ₀ (a Gaussian-blurred ring)
+	// and 1 far from it: K is positive semi-definite, and the term penalizes every spatial frequency
+	// of the codes on the map but Λ₀'s.
+	SurroundWavelength float64 `json:"surround_wavelength" help:"0: the surround is the Gaussian ring; > 0: a band kernel penalizing every wavelength on the map but this one, in map units (surround_radius and surround_sigma unused)"`
+	// The orientation prior (prior.go): −½ν Σ_uv J_uv Re(o_u ō_v) over the decoder filters'
+	// orientation vectors o_u, J the band function of wavelength Λ₀ (bandFunction, negated): it
+	// rewards orientation maps whose spectrum lies on the ring of wavelength Λ₀.
+	OrientationPrior      float64 `json:"orientation_prior" help:"weight ν of the orientation prior on the decoder filters, rewarding orientation maps of wavelength orientation_wavelength (0: none)"`
+	OrientationWavelength float64 `json:"orientation_wavelength" help:"wavelength Λ₀ of the orientation prior's band, in map units"`
 	// The decoder learns DecoderLRScale times as fast as the encoder, as in model/topo and
 	// model/conv.
 	DecoderLRScale float64 `json:"decoder_lr_scale" help:"the decoder's learning rate, as a multiple of the encoder's"`
@@ -80,13 +93,14 @@ type Config struct {
 // DefaultConfig: 48×48 images, 9×9 windows at stride 3 (14×14 positions), 4×4 units per
 // position — a 56×56 map of 3,136 units, 1.4 per pixel, and 254,016 weights in each of W and
 // D — with complex cells of 5×5 units (Gaussian weights, σ = 1.5) at stride 1 on a torus, and
-// no surround inhibition (its ring, when μ is set: R = 5, σ = 1.5 units; docs/local.md). Several
+// no surround inhibition (its ring, when μ is set: R = 5, σ = 1.5 units; docs/local.md) and no
+// orientation prior (its wavelength, when ν is set: 9 units). Several
 // units per window position, as in a cortical column, is what makes the filters oriented: with
 // one unit per pixel (site 1, stride 1) each unit learns a spot at its own place.
 func DefaultConfig() Config {
 	return Config{Inputs: 48 * 48, Rows: 48, Cols: 48, Filter: 9, Stride: 3, Site: 4,
 		Pool: 5, PoolStride: 1, PoolSigma: 1.5, Torus: true, Lambda: 1, Eps: 1e-4, DecoderLRScale: 2,
-		SurroundRadius: 5, SurroundSigma: 1.5}
+		SurroundRadius: 5, SurroundSigma: 1.5, OrientationWavelength: 9}
 }
 
 // DefaultTrainConfig: SGD with momentum 0.9, lr 0.05, minibatches of 32 images, 15 epochs.
@@ -153,6 +167,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("surround_sigma = %g, want a value in (0, %d]", c.SurroundSigma, MaxMapSide)
 	case !(c.SurroundRadius >= 0) || c.SurroundRadius > MaxMapSide:
 		return fmt.Errorf("surround_radius = %g, want a value in [0, %d]", c.SurroundRadius, MaxMapSide)
+	case !(c.OrientationPrior >= 0) || math.IsInf(c.OrientationPrior, 0):
+		return fmt.Errorf("orientation_prior = %g, want a finite value ≥ 0", c.OrientationPrior)
+	case !(c.OrientationWavelength >= 2) || c.OrientationWavelength > MaxMapSide:
+		return fmt.Errorf("orientation_wavelength = %g, want a value in [2, %d]", c.OrientationWavelength, MaxMapSide)
+	case !(c.SurroundWavelength == 0 || c.SurroundWavelength >= 2) || c.SurroundWavelength > MaxMapSide:
+		return fmt.Errorf("surround_wavelength = %g, want 0 or a value in [2, %d]", c.SurroundWavelength, MaxMapSide)
 	}
 	h, w := c.MapSize()
 	switch {
@@ -165,6 +185,9 @@ func (c Config) Validate() error {
 			h*w, c.Filter, c.Filter, int64(h*w)*int64(c.Filter*c.Filter), MaxWeights)
 	case c.Pool > h || c.Pool > w:
 		return fmt.Errorf("pool = %d, larger than the %d×%d map", c.Pool, h, w)
+	case c.OrientationPrior > 0 && int64(h*w)*int64(c.Filter*c.Filter)*int64(c.Filter*c.Filter) > MaxPriorWork:
+		return fmt.Errorf("the orientation prior on %d units with %d×%d filters takes %d operations a step, beyond drsae's limit of %d (lower filter or the map)",
+			h*w, c.Filter, c.Filter, int64(h*w)*int64(c.Filter*c.Filter)*int64(c.Filter*c.Filter), int64(MaxPriorWork))
 	case c.Surround > 0 && int64(h*w)*int64(h*w) > MaxWeights:
 		return fmt.Errorf("surround inhibition on a map of %d units needs a %d×%d kernel, beyond drsae's limit of %d values (at most %d units)",
 			h*w, h*w, h*w, MaxWeights, int(math.Sqrt(MaxWeights)))
@@ -172,23 +195,35 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// SurroundKernel is the surround inhibition's K [Units, Units] in code order (MapIndex):
-// K_uv = exp(−(d − R)²/2σ²)/Σ_{plane} exp(−(d − R)²/2σ²), d the distance of u and v on the map
-// (which has edges: the units' windows do not wrap around the image), the sum over the whole
-// plane's lattice, so that a unit far from the edges has a row summing to 1.
+// SurroundKernel is the surround inhibition's K [Units, Units] in code order (MapIndex), a
+// function of the distance d of u and v on the map (which has edges: the units' windows do not
+// wrap around the image). The ring: K_uv = exp(−(d − R)²/2σ²)/Σ_{plane} exp(−(d − R)²/2σ²), the
+// sum over the whole plane's lattice, so that a unit far from the edges has a row summing to 1.
+// The band kernel (SurroundWavelength Λ₀ > 0): K_uv = δ_uv − J0(2πd/Λ₀)·exp(−d²/2Λ₀²)/G.
 func (c Config) SurroundKernel() []float32 {
 	h, w := c.MapSize()
-	m, s2 := h*w, 2*c.SurroundSigma*c.SurroundSigma
+	m := h * w
 	reach := max(h, w)
-	g := make([]float64, 2*reach*reach+1) // by squared distance
-	for d2 := range g {
-		d := math.Sqrt(float64(d2)) - c.SurroundRadius
-		g[d2] = math.Exp(-d * d / s2)
-	}
-	var norm float64
-	for dy := -reach; dy <= reach; dy++ {
-		for dx := -reach; dx <= reach; dx++ {
-			norm += g[dy*dy+dx*dx]
+	var g []float64 // by squared distance
+	diag := 0.0
+	if c.SurroundWavelength > 0 {
+		g = bandFunction(c.SurroundWavelength, reach)
+		diag = 1
+	} else {
+		s2 := 2 * c.SurroundSigma * c.SurroundSigma
+		g = make([]float64, 2*reach*reach+1)
+		for d2 := range g {
+			d := math.Sqrt(float64(d2)) - c.SurroundRadius
+			g[d2] = math.Exp(-d * d / s2)
+		}
+		var norm float64
+		for dy := -reach; dy <= reach; dy++ {
+			for dx := -reach; dx <= reach; dx++ {
+				norm += g[dy*dy+dx*dx]
+			}
+		}
+		for d2 := range g {
+			g[d2] /= norm
 		}
 	}
 	k := make([]float32, m*m)
@@ -197,12 +232,49 @@ func (c Config) SurroundKernel() []float32 {
 			u := c.MapIndex(r, q)
 			for r2 := range h {
 				for q2 := range w {
-					k[u*m+c.MapIndex(r2, q2)] = float32(g[(r-r2)*(r-r2)+(q-q2)*(q-q2)] / norm)
+					k[u*m+c.MapIndex(r2, q2)] = float32(g[(r-r2)*(r-r2)+(q-q2)*(q-q2)])
 				}
 			}
+			k[u*m+u] += float32(diag)
 		}
 	}
 	return k
+}
+
+// bandFunction is −J0(2πd/Λ₀)·exp(−d²/2Λ₀²)/G by squared distance d² ≤ 2·reach², G scaling the
+// most negative value of its Fourier transform on the lattice to −1: a spectrum that is minus a
+// Gaussian-blurred ring of wavelength Λ₀, 0 far from it.
+func bandFunction(wavelength float64, reach int) []float64 {
+	g := make([]float64, 2*reach*reach+1)
+	for d2 := range g {
+		d := math.Sqrt(float64(d2))
+		g[d2] = -math.J0(2*math.Pi*d/wavelength) * math.Exp(-float64(d2)/(2*wavelength*wavelength))
+	}
+	norm := -bandPeak(g, min(reach, int(5*wavelength)+1))
+	for d2 := range g {
+		g[d2] /= norm
+	}
+	return g
+}
+
+// bandPeak is the most negative value of the Fourier transform Σ_{offsets} g(|o|²) cos(k·o) of
+// the radial function g (indexed by squared distance, offsets up to reach a side) over wave
+// vectors k along an axis and along the diagonal, in 1024 steps up to the lattice's π.
+func bandPeak(g []float64, reach int) float64 {
+	peak := 0.0
+	for _, dir := range [][2]float64{{1, 0}, {math.Sqrt2 / 2, math.Sqrt2 / 2}} {
+		for i := range 1025 {
+			k := math.Pi * float64(i) / 1024
+			var f float64
+			for dy := -reach; dy <= reach; dy++ {
+				for dx := -reach; dx <= reach; dx++ {
+					f += g[dy*dy+dx*dx] * math.Cos(k*(dir[0]*float64(dx)+dir[1]*float64(dy)))
+				}
+			}
+			peak = min(peak, f)
+		}
+	}
+	return peak
 }
 
 // MapIndex is the position in the code (a row of z, [Site², Ho, Wo] row-major, the layout of the

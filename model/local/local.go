@@ -13,10 +13,11 @@ import (
 //
 //	encoder:  z_u = g_u · max(0, ⟨W_u, x|window(u)⟩ − b_u)    a filter W_u, bias b_u, gain g_u per unit
 //	decoder:  x̂ = Σ_u z_u · D_u placed on window(u)            D_u of norm ≤ 1
-//	loss:     ½‖x − x̂‖² + λ Σ_cells √(ε + Σ_{u∈cell} w_u z_u²) [+ ½μ Σ_uv K_uv z_u z_v]
+//	loss:     ½‖x − x̂‖² + λ Σ_cells √(ε + Σ_{u∈cell} w_u z_u²) [+ ½μ Σ_uv K_uv z_u z_v] [+ E(D)]
 //
-// The last term, with Config.Surround μ > 0, is lateral inhibition between the units of the map
-// over a fixed kernel K (Config.SurroundKernel), computed as z·K.
+// The third term, with Config.Surround μ > 0, is lateral inhibition between the units of the map
+// over a fixed kernel K (Config.SurroundKernel), computed as z·K; the last, with
+// Config.OrientationPrior ν > 0, the orientation prior on the decoder filters (prior.go).
 //
 // Nothing is shared between units: W and D are [Ho, Wo, Site², 1, F, F] (the locally connected
 // op's layout), b and g are [Units] in the code's order [Site², Ho, Wo]. The encoder is
@@ -37,6 +38,7 @@ type LocalSparseAE struct {
 	params     []*model.Param // W, b, g, D
 	w, b, g, d *model.Param
 	surround   kernels.Tensor // K [Units, Units] of the surround inhibition; nil without one
+	prior      *orientPrior   // the orientation prior; nil without one
 }
 
 var _ model.Module = (*LocalSparseAE)(nil)
@@ -70,6 +72,12 @@ func New(be kernels.Backend, cfg Config) (*LocalSparseAE, error) {
 		}
 		be.Upload(l.surround, cfg.SurroundKernel())
 	}
+	if cfg.OrientationPrior > 0 {
+		if l.prior, err = newOrientPrior(be, cfg); err != nil {
+			l.Free()
+			return nil, fmt.Errorf("local: the orientation prior: %w", err)
+		}
+	}
 	l.d.LRScale = cfg.DecoderLRScale
 	l.d.Project = func(x kernels.Tensor) { be.ProjectNormBall(be.Reshape(x, m, f*f), 1, kernels.PerRow) }
 	return l, nil
@@ -88,6 +96,10 @@ func (l *LocalSparseAE) Free() {
 	if l.surround != nil {
 		l.be.Free(l.surround)
 		l.surround = nil
+	}
+	if l.prior != nil {
+		model.FreeTensors(l.be, l.prior.dev)
+		l.prior = nil
 	}
 	if l.Pools != nil {
 		l.be.FreePools(l.Pools)
@@ -215,7 +227,7 @@ func (l *LocalSparseAE) Forward(mw model.Work, _ int) error {
 // Backward writes the gradients of the batch mean of the loss:
 //
 //	dZ = (D ⋆ R + λ ∂cells/∂z + μ z·K)/B  (the decoder's adjoint is the locally connected op with D)
-//	dD = Σ_n R ⋆ Z/B,  dg = Σ_n dZ ⊙ U,  dA = dZ ⊙ g ⊙ [A > b],  db = −Σ_n dA,  dW = Σ_n x ⋆ dA
+//	dD = Σ_n R ⋆ Z/B (+ dE/dD of the orientation prior),  dg = Σ_n dZ ⊙ U,  dA = dZ ⊙ g ⊙ [A > b],  db = −Σ_n dA,  dW = Σ_n x ⋆ dA
 func (l *LocalSparseAE) Backward(mw model.Work, _ int) {
 	w, be := mw.(*work), l.be
 	inv := 1 / float32(w.Size())
@@ -227,6 +239,10 @@ func (l *LocalSparseAE) Backward(mw model.Work, _ int) {
 	}
 	be.Axpby(inv, w.z, 0, w.tmp)
 	be.LocalBackwardFilter(l.d.Grad, l.image(w.r), l.codeMaps(w.tmp), l.geo)
+	if l.prior != nil {
+		// A failed download leaves the device failed; the trainer's next Loss or Sync reports it.
+		_, _ = l.prior.energy(be, l.d.Value, l.d.Grad, true)
+	}
 	be.Hadamard(w.tmp, w.dz, w.u)
 	be.Gemm(false, false, 1, w.ones, w.tmp, 0, be.Reshape(l.g.Grad, 1, l.cfg.Units()))
 	be.BroadcastMul(w.tmp, w.dz, l.g.Value, kernels.PerCol)
@@ -235,7 +251,8 @@ func (l *LocalSparseAE) Backward(mw model.Work, _ int) {
 }
 
 // Loss reads back "recon" ½‖x − x̂‖², "penalty" Σ_cells √(ε + Σ w z²) (without λ), with a
-// surround "surround" ½ zᵀKz (without μ), "loss" recon + λ·penalty (+ μ·surround) and "active",
+// surround "surround" ½ zᵀKz (without μ), with the orientation prior "prior" E(D) (once per
+// image, so that its mean is E), "loss" recon + λ·penalty (+ μ·surround + prior) and "active",
 // the fraction of non-zero units (each summed over images).
 func (l *LocalSparseAE) Loss(mw model.Work, _ int) (model.Sums, error) {
 	w := mw.(*work)
@@ -250,8 +267,16 @@ func (l *LocalSparseAE) Loss(mw model.Work, _ int) (model.Sums, error) {
 	if err != nil {
 		return model.Sums{}, err
 	}
+	var prior float64
+	if l.prior != nil {
+		e, err := l.prior.energy(l.be, l.d.Value, l.d.Grad, false)
+		if err != nil {
+			return model.Sums{}, err
+		}
+		prior = e * float64(w.Size())
+	}
 	s := model.Sums{N: w.Size()}
-	loss := v[0]/2 + l.cfg.Lambda*v[1]
+	loss := v[0]/2 + l.cfg.Lambda*v[1] + prior
 	if l.surround != nil {
 		loss += l.cfg.Surround * v[3] / 2
 	}
@@ -261,6 +286,9 @@ func (l *LocalSparseAE) Loss(mw model.Work, _ int) (model.Sums, error) {
 	s.Set("active", v[2]/float64(l.cfg.Units()))
 	if l.surround != nil {
 		s.Set("surround", v[3]/2)
+	}
+	if l.prior != nil {
+		s.Set("prior", prior)
 	}
 	return s, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/cmplx"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -24,7 +25,9 @@ type localRef struct {
 	layout     *kernels.PoolLayout
 	x          []float64 // [B, H·W]
 	batch      int
-	minMargin  float64 // smallest |a − b|: the distance to the ReLU's kink
+	minMargin  float64   // smallest |a − b|: the distance to the ReLU's kink
+	ker        []float32 // the surround's K, made once
+	band       []float64 // the prior's band function, made once
 }
 
 func (r *localRef) loss() float64 {
@@ -61,7 +64,10 @@ func (r *localRef) loss() float64 {
 			sum += (v - x[i]) * (v - x[i]) / 2
 		}
 		if c.Surround > 0 {
-			ker := c.SurroundKernel()
+			if r.ker == nil {
+				r.ker = c.SurroundKernel()
+			}
+			ker := r.ker
 			for u := range m {
 				for v := range m {
 					sum += c.Surround / 2 * float64(ker[u*m+v]) * z[u] * z[v]
@@ -77,21 +83,81 @@ func (r *localRef) loss() float64 {
 			sum += c.Lambda * math.Sqrt(q)
 		}
 	}
-	return sum / float64(r.batch)
+	return sum/float64(r.batch) + r.prior()
+}
+
+// prior is the orientation prior E(D) = −½ν Σ_uv J_uv Re(o_u ō_v) by its definition, with plain
+// DFTs of the filters.
+func (r *localRef) prior() float64 {
+	c := r.cfg
+	if c.OrientationPrior == 0 {
+		return 0
+	}
+	ho, wo := c.Positions()
+	k, f := c.Site*c.Site, c.Filter
+	type unit struct {
+		row, col int
+		o        complex128
+	}
+	var units []unit
+	for i := range ho {
+		for j := range wo {
+			for kk := range k {
+				base := ((i*wo+j)*k + kk) * f * f
+				var o complex128
+				tot := 1e-6
+				for ky := range f {
+					for kx := range f {
+						if ky == 0 && kx == 0 {
+							continue
+						}
+						var dft complex128
+						for y := range f {
+							for x := range f {
+								dft += complex(r.d[base+y*f+x], 0) * cmplx.Exp(complex(0, -2*math.Pi*(signedFreq(ky, f)*float64(y)+signedFreq(kx, f)*float64(x))))
+							}
+						}
+						pw := real(dft)*real(dft) + imag(dft)*imag(dft)
+						o += complex(pw, 0) * cmplx.Exp(complex(0, 2*math.Atan2(signedFreq(ky, f), signedFreq(kx, f))))
+						tot += pw
+					}
+				}
+				units = append(units, unit{i*c.Site + kk/c.Site, j*c.Site + kk%c.Site, o / complex(tot, 0)})
+			}
+		}
+	}
+	h, w := c.MapSize()
+	if r.band == nil {
+		r.band = bandFunction(c.OrientationWavelength, max(h, w))
+	}
+	g := r.band
+	rad := int(math.Ceil(3.5 * c.OrientationWavelength))
+	var e float64
+	for _, u := range units {
+		for _, v := range units {
+			dy, dx := u.row-v.row, u.col-v.col
+			if max(dy, -dy) <= rad && max(dx, -dx) <= rad {
+				e += c.OrientationPrior / 2 * g[dy*dy+dx*dx] * real(u.o*cmplx.Conj(v.o))
+			}
+		}
+	}
+	return e
 }
 
 // TestLocalGradients checks Backward against central differences of the float64 reference, for
 // W, b, g and D, on 7×6 images with 3×3 windows at stride 2 and 2×2 units per window (a 6×4 map),
-// with 2×2 complex cells on a torus and inside the map, and with a surround inhibition.
+// with 2×2 complex cells on a torus and inside the map, with a surround inhibition (a ring, and
+// the band kernel) and with the orientation prior.
 func TestLocalGradients(t *testing.T) {
 	for _, tc := range []struct {
-		torus    bool
-		surround float64
-	}{{false, 0}, {true, 0}, {false, 0.7}} { // surround: a ring of radius 1
-		t.Run(fmt.Sprintf("torus=%v,surround=%g", tc.torus, tc.surround), func(t *testing.T) {
+		torus              bool
+		surround, band, nu float64
+	}{{false, 0, 0, 0}, {true, 0, 0, 0}, {false, 0.7, 0, 0}, {false, 0.7, 2.5, 0}, {true, 0, 0, 40}} { // surround: a ring of radius 1
+		t.Run(fmt.Sprintf("torus=%v,surround=%g,band=%g,prior=%g", tc.torus, tc.surround, tc.band, tc.nu), func(t *testing.T) {
 			be := modeltest.Backend(t)
 			cfg := Config{Inputs: 42, Rows: 7, Cols: 6, Filter: 3, Stride: 2, Site: 2, Pool: 2, PoolStride: 1, PoolSigma: 1,
-				Torus: tc.torus, Lambda: 0.3, Eps: 1e-2, DecoderLRScale: 1, Surround: tc.surround, SurroundRadius: 1, SurroundSigma: 1.5}
+				Torus: tc.torus, Lambda: 0.3, Eps: 1e-2, DecoderLRScale: 1, Surround: tc.surround, SurroundRadius: 1, SurroundSigma: 1.5,
+				SurroundWavelength: tc.band, OrientationPrior: tc.nu, OrientationWavelength: 2.5}
 			l, err := New(be, cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -283,6 +349,51 @@ func TestSurroundKernel(t *testing.T) {
 			t.Errorf("ring, offset %v: K/K_ring = %.6f, want %.6f", d, got, want)
 		}
 	}
+	c.SurroundWavelength = 9 // the band kernel: δ plus the band function
+	k = c.SurroundKernel()
+	band := bandFunction(9, max(h, w))
+	centre = row(h/2, w/2)
+	for _, d := range [][2]int{{0, 0}, {0, 1}, {3, 3}, {0, 6}, {-5, 5}, {9, -2}} {
+		want := band[d[0]*d[0]+d[1]*d[1]]
+		if d == [2]int{} {
+			want++
+		}
+		if got := float64(centre[c.MapIndex(h/2+d[0], w/2+d[1])]); math.Abs(got-want) > 1e-6 {
+			t.Errorf("band kernel, offset %v: K = %.6f, want %.6f", d, got, want)
+		}
+	}
+}
+
+// TestBandFunction: the Fourier transform of the band function on the lattice is −1 at its
+// wavelength Λ₀, never above 0 beyond rounding, and about 0 at half and twice Λ₀.
+func TestBandFunction(t *testing.T) {
+	const l, reach = 9.0, 50
+	g := bandFunction(l, reach)
+	ft := func(wavelength, angle float64) float64 {
+		kx, ky := 2*math.Pi/wavelength*math.Cos(angle), 2*math.Pi/wavelength*math.Sin(angle)
+		var f float64
+		for dy := -reach; dy <= reach; dy++ {
+			for dx := -reach; dx <= reach; dx++ {
+				f += g[dy*dy+dx*dx] * math.Cos(kx*float64(dx)+ky*float64(dy))
+			}
+		}
+		return f
+	}
+	for _, a := range []float64{0, 0.3, math.Pi / 4} {
+		if f := ft(l, a); math.Abs(f+1) > 0.02 {
+			t.Errorf("angle %.2f: transform %.4f at Λ₀, want −1", a, f)
+		}
+		for _, wl := range []float64{2.5, 4, 4.5, 20, 30, 1e9} {
+			if f := ft(wl, a); math.Abs(f) > 0.01 {
+				t.Errorf("angle %.2f: transform %.4f at wavelength %g, want about 0", a, f, wl)
+			}
+		}
+		for wl := 2.0; wl < 40; wl += 0.25 {
+			if f := ft(wl, a); f > 1e-3 || f < -1-1e-3 {
+				t.Errorf("angle %.2f: transform %.4f at wavelength %g, outside [−1, 0]", a, f, wl)
+			}
+		}
+	}
 }
 
 // TestLocalValidate: each bad key is named; the weight cap bounds a large image.
@@ -304,6 +415,10 @@ func TestLocalValidate(t *testing.T) {
 		{func(c *Config) { c.SurroundSigma = 0 }, "surround_sigma"},
 		{func(c *Config) { c.SurroundSigma = math.NaN() }, "surround_sigma"},
 		{func(c *Config) { c.SurroundRadius = -1 }, "surround_radius"},
+		{func(c *Config) { c.SurroundWavelength = 1 }, "surround_wavelength"},
+		{func(c *Config) { c.OrientationPrior = math.NaN() }, "orientation_prior"},
+		{func(c *Config) { c.OrientationWavelength = 0 }, "orientation_wavelength"},
+		{func(c *Config) { c.Filter, c.Rows, c.Cols, c.Inputs, c.OrientationPrior = 19, 200, 200, 200*200, 1 }, "orientation prior"},
 		{func(c *Config) { c.Rows, c.Cols, c.Inputs, c.Surround = 96, 96, 96*96, 1 }, "surround inhibition"},
 		{func(c *Config) { c.Rows, c.Cols, c.Inputs, c.Filter, c.Site, c.Stride = 1000, 1000, 1e6, 12, 1, 1 }, "weights"},
 		{func(c *Config) { c.Rows, c.Cols, c.Inputs, c.Filter, c.Site, c.Stride = 600, 600, 360000, 3, 2, 1 }, "map"},
