@@ -77,6 +77,7 @@ const goTestNames = `
 	BenchmarkLocal/cpu/48x48/F9/S3/site4/B32/backward-filter
 	BenchmarkLocal/cpu/48x48/F9/S3/site4/B32/step
 	BenchmarkLocal/cpu/48x48/F9/S3/site4/B32/step-surround
+	BenchmarkLocal/cpu/48x48/F9/S3/site4/B32/step-prior
 	BenchmarkLocal/cpu/64x64/F10/S1/site2/B16/forward
 	BenchmarkLocal/cpu/64x64/F10/S1/site2/B16/backward-data
 	BenchmarkLocal/cpu/64x64/F10/S1/site2/B16/backward-filter

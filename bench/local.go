@@ -16,7 +16,8 @@ import (
 // 4×4 units each: a 56×56 map, 254,016 weights) and on 64×64 images with 10×10 windows at stride 1
 // and 2×2 units each (a 110×110 map, 1,210,000 weights); on the default geometry also the step
 // with the surround inhibition of docs/local.md (μ 60, λ 1.5: one more [B, 3136]×[3136, 3136]
-// product, whose result serves the loss and the gradient). Reports GFLOP/s of the ops
+// product, whose result serves the loss and the gradient) and with the orientation prior (ν 0.03,
+// computed on the host: D downloaded, its gradient uploaded). Reports GFLOP/s of the ops
 // (2·B·weights each) and samples/s (also as images/s) of the steps.
 var localOps = Group{Name: "Local", BackendFirst: true, Cases: localCases()}
 
@@ -61,7 +62,9 @@ func localCases() []Case {
 		if c.side == 48 {
 			ring := cfg
 			ring.Surround, ring.Lambda = 60, 1.5
-			steps = append(steps, localStep{"step-surround", ring})
+			prior := cfg
+			prior.OrientationPrior = 0.03
+			steps = append(steps, localStep{"step-surround", ring}, localStep{"step-prior", prior})
 		}
 		for _, st := range steps {
 			cfg := st.cfg
