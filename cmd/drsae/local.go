@@ -90,6 +90,8 @@ func printMapMeasures(m local.MapMeasures) {
 		m.Selectivity, m.Neighbour*deg, m.Random*deg, m.Ratio)
 	fmt.Fprintf(stdout, "  pinwheels %d (%d +, %d −) in %.0f plaquettes; column spacing Λ = %.2f units (spectrum's peak); %.2f pinwheels per Λ²\n",
 		m.Pinwheels, m.Plus, m.Minus, m.Area, m.Lambda, m.Density)
+	fmt.Fprintf(stdout, "  orientations within 22.5° of 0°, 45°, 90°, 135°: %.0f%%, %.0f%%, %.0f%%, %.0f%% of the units (|mean e^{4iθ}| = %.2f: 0 even, 1 two orientations)\n",
+		100*m.Coverage[0], 100*m.Coverage[1], 100*m.Coverage[2], 100*m.Coverage[3], m.Cardinal)
 }
 
 // printDensity prints the pinwheel density measured by Kaschube et al.'s procedure, and reports

@@ -357,6 +357,11 @@ type MapMeasures struct {
 	Area        float64 // the plaquettes searched: H·W on a torus, (H−1)·(W−1) otherwise
 	Density     float64 // pinwheels per Λ²: Pinwheels·Λ²/Area (cortex: ≈ π)
 	Selectivity float64 // mean Strength of the units' orientations
+	// Coverage: the share of units whose orientation lies within 22.5° of 0°, 45°, 90° and 135°
+	// (¼ each for a map that covers all orientations evenly), and Cardinal = |mean exp(4iθ)|,
+	// 0 for even coverage, 1 for a map of two orthogonal orientations.
+	Coverage [4]float64
+	Cardinal float64
 }
 
 // Measure computes every figure of the map.
@@ -378,10 +383,15 @@ func (o *OrientationMap) Measure() MapMeasures {
 	if m.Area > 0 {
 		m.Density = float64(m.Pinwheels) * m.Lambda * m.Lambda / m.Area
 	}
+	var c4 complex128
+	n := float64(len(o.Units))
 	for _, u := range o.Units {
 		m.Selectivity += u.Strength
+		m.Coverage[int(math.Mod(u.Theta+math.Pi/8, math.Pi)/(math.Pi/4))%4] += 1 / n
+		c4 += cmplx.Exp(complex(0, 4*u.Theta))
 	}
-	m.Selectivity /= float64(len(o.Units))
+	m.Selectivity /= n
+	m.Cardinal = cmplx.Abs(c4) / n
 	return m
 }
 

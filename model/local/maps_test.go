@@ -229,3 +229,25 @@ func TestSmoothed(t *testing.T) {
 		t.Errorf("smoothed lattice: %d pinwheels, Λ = %.4g; want 64 and %g", m.Pinwheels, m.Lambda, lambda)
 	}
 }
+
+// TestCoverage: a map of evenly spread orientations covers each quarter of the circle with ¼ of
+// its units (Cardinal 0); a map of 0° and 90° only has Cardinal 1, half its units in each of two
+// quarters; θ just under π counts with 0°.
+func TestCoverage(t *testing.T) {
+	th := make([]float64, 64)
+	for i := range th {
+		th[i] = math.Pi * (float64(i) + 0.5) / 64
+	}
+	m := FieldMap(th, 8, 8, false).Measure()
+	if m.Coverage != [4]float64{0.25, 0.25, 0.25, 0.25} || m.Cardinal > 1e-12 {
+		t.Errorf("even orientations: coverage %v, cardinal %.3g; want ¼ each, 0", m.Coverage, m.Cardinal)
+	}
+	for i := range th {
+		th[i] = math.Pi / 2 * float64(i%2)
+	}
+	th[0] = math.Pi - 0.1
+	m = FieldMap(th, 8, 8, false).Measure()
+	if m.Coverage != [4]float64{0.5, 0, 0.5, 0} || math.Abs(m.Cardinal-1) > 0.01 {
+		t.Errorf("0° and 90°: coverage %v, cardinal %.3g; want ½, 0, ½, 0 and 1", m.Coverage, m.Cardinal)
+	}
+}
