@@ -514,9 +514,23 @@ func TestLocalMapEmerges(t *testing.T) {
 			t.Errorf("without the pooling penalty the map still organizes (ratio %.3f); the margin is too loose", m.Ratio)
 		}
 	})
+	// The orientation prior makes the map smoother than the pooling alone, at the column spacing
+	// it rewards.
+	t.Run("prior", func(t *testing.T) {
+		c := smallConfig()
+		c.OrientationPrior, c.OrientationWavelength = 0.1, 8
+		mp, _ := trainSmall(t, be, c, 5000, 5)
+		t.Logf("ratio %.3f (without the prior %.3f), column spacing %.2f", mp.Ratio, m.Ratio, mp.Lambda)
+		if !(mp.Ratio < 0.8*m.Ratio) {
+			t.Errorf("with the prior the neighbour/random ratio is %.3f, without %.3f: want at most 0.8 times", mp.Ratio, m.Ratio)
+		}
+		if math.Abs(mp.Lambda-8)/8 > 0.25 {
+			t.Errorf("with the prior of wavelength 8 the column spacing is %.2f", mp.Lambda)
+		}
+	})
 }
 
-// TestLocalResume: training resumes exactly from a checkpoint.
+// TestLocalResume: training resumes exactly from a checkpoint (with the orientation prior).
 func TestLocalResume(t *testing.T) {
 	be := modeltest.Backend(t)
 	src, err := localImages()
@@ -525,6 +539,7 @@ func TestLocalResume(t *testing.T) {
 	}
 	cfg := smallConfig()
 	cfg.Rows, cfg.Cols, cfg.Inputs, cfg.Filter, cfg.Site = 16, 16, 256, 6, 2
+	cfg.OrientationPrior, cfg.OrientationWavelength = 0.05, 4 // its host round trip resumes exactly too
 	train := &model.Samples{Name: "crops", X: data.NewPatchSource(src.Images, 16, 0).Random(200, 3), Dim: cfg.Inputs}
 	tc := DefaultTrainConfig()
 	tc.Epochs, tc.Batch = 3, 16
