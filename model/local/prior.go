@@ -15,11 +15,12 @@ import (
 // with P_u the power spectrum of unit u's F×F filter (its DFT without zero padding, the constant
 // term left out), φ_k the angle of wave vector k, so that o_u is the filter's orientation vector
 // (its argument 2θ up to the sign convention, |o_u| ≤ 1 its selectivity), and J_uv = −g(d_uv), g
-// the band function of wavelength Λ₀ (bandFunction), cut at 3.5Λ₀: Ĵ is a ring of height 1 at
-// wavelength Λ₀, so E = −½ν Σ_k Ĵ(k)|ô(k)|² rewards orientation maps whose spectrum lies on that
-// ring, as the long-range interactions of the models of orientation maps do (Wolf 2005,
-// Kaschube et al. 2010). It is a function of the parameters alone, added once to the loss of the
-// batch mean. It is computed on the host, D downloaded once per step (O(Units·F⁴)).
+// the band function of wavelength Λ₀ (bandFunction) for offsets within 3.5Λ₀ along each axis: Ĵ
+// is a ring of height 1 at wavelength Λ₀, so E = −½ν Σ_k Ĵ(k)|ô(k)|² rewards orientation maps
+// whose spectrum lies on that ring — the quadratic part of the long-range interaction models of
+// orientation maps (Wolf 2005, Kaschube et al. 2010). It is a function of the parameters alone,
+// added once to the loss of the batch mean, and computed on the host: D downloaded once per step,
+// plain DFTs (O(Units·F⁴)).
 type orientPrior struct {
 	nu       float64
 	f2       int
@@ -32,8 +33,8 @@ type orientPrior struct {
 	d, grad  []float32 // host copies of D and of dE/dD
 	dev      kernels.Tensor
 	re, im   []float64 // [Units, F²]: the filters' DFTs
-	o, n, gr []float64 // [Units]×2: o_u, Σ P_u, ∂E/∂o_u; field [h·w]×2
-	field    []float64
+	o, n, gr []float64 // o_u (re, im pairs), Σ_k P_u(k), ∂E/∂o_u (pairs), by unit in D's order
+	field    []float64 // o on the map, [h·w] pairs
 }
 
 func newOrientPrior(be kernels.Backend, c Config) (*orientPrior, error) {
