@@ -33,6 +33,7 @@ type orientPrior struct {
 	d, grad  []float32 // host copies of D and of dE/dD
 	dev      kernels.Tensor
 	re, im   []float64 // [Units, F²]: the filters' DFTs
+	acc      []float64 // [Units, F²]: dE/dD before its conversion to float32
 	o, n, gr []float64 // o_u (re, im pairs), Σ_k P_u(k), ∂E/∂o_u (pairs), by unit in D's order
 	field    []float64 // o on the map, [h·w] pairs
 }
@@ -78,7 +79,7 @@ func newOrientPrior(be kernels.Backend, c Config) (*orientPrior, error) {
 		}
 	}
 	p.d, p.grad = make([]float32, m*n), make([]float32, m*n)
-	p.re, p.im = make([]float64, m*n), make([]float64, m*n)
+	p.re, p.im, p.acc = make([]float64, m*n), make([]float64, m*n), make([]float64, m*n)
 	p.o, p.n, p.gr = make([]float64, 2*m), make([]float64, m), make([]float64, 2*m)
 	p.field = make([]float64, 2*p.h*p.w)
 	var err error
@@ -149,7 +150,8 @@ func (p *orientPrior) eval(d []float32, grad bool) float64 {
 		return e
 	}
 	parallel(m, func(u int) {
-		acc := make([]float64, n)
+		acc := p.acc[u*n : (u+1)*n]
+		clear(acc)
 		gre, gim, ore, oim := p.gr[2*u], p.gr[2*u+1], p.o[2*u], p.o[2*u+1]
 		for k := 1; k < n; k++ {
 			dp := (gre*(p.c2[k]-ore) + gim*(p.s2[k]-oim)) / p.n[u]
